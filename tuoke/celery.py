@@ -1,0 +1,21 @@
+"""The Celery app. With REDIS_URL, Redis is the broker; without it, Celery's filesystem
+transport under var/ lets `make run` start one embedded worker with beat beside the web server."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tuoke.settings")
+
+app = Celery("tuoke")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The whole schedule in one place.
+app.conf.beat_schedule = {
+    "purge-recycle-bin": {
+        "task": "tuoke.core.tasks.purge_recycle_bin_task",
+        "schedule": crontab(hour=3, minute=15),
+    },
+}

@@ -1,0 +1,209 @@
+"""The building blocks every Tuoke record is made of: bookkeeping, soft delete, versions,
+owners, data scopes and the audit trail."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from tuoke.org.models import User
+
+
+class Action(models.TextChoices):
+    VIEW = "view", _("View")
+    CREATE = "create", _("Create")
+    EDIT = "edit", _("Edit")
+    DELETE = "delete", _("Delete")
+    EXPORT = "export", _("Export")
+    IMPORT = "import", _("Import")
+    APPROVE = "approve", _("Approve")
+    ADMINISTER = "administer", _("Administer")
+
+
+class Scope(models.IntegerChoices):
+    """How far a grant reaches; a wider scope has a larger value."""
+
+    NONE = 0, _("None")
+    OWN = 1, _("Own records")
+    UNIT = 2, _("Own unit")
+    SUBTREE = 3, _("Own unit and every unit below")
+    ALL = 4, _("All")
+
+
+class RecordQuerySet(models.QuerySet):
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self):
+        return self.filter(deleted_at__isnull=False)
+
+    def visible_to(self, user: User, action: str = Action.VIEW):
+        """The records ``user`` may act on; the one way into user-facing queries."""
+        from .scope import scope_queryset
+
+        return scope_queryset(self, user, action)
+
+
+class AliveManager(models.Manager.from_queryset(RecordQuerySet)):  # type: ignore[misc]
+    """Default manager: soft-deleted rows are not there unless asked for."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class AllManager(models.Manager.from_queryset(RecordQuerySet)):  # type: ignore[misc]
+    pass
+
+
+class TrackedModel(models.Model):
+    """Created/updated at and by, soft delete and a version for optimistic locking.
+
+    Subclasses set ``record_type`` (the key roles grant actions on) and may override
+    ``scope_q`` to say which rows each data scope reaches.
+    """
+
+    record_type: str = ""
+    # Fields whose changes the audit trail records; None means every editable field.
+    audit_fields: tuple[str, ...] | None = None
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, db_index=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("deleted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    objects = AliveManager()
+    all_objects = AllManager()
+
+    BOOKKEEPING_FIELDS = frozenset(
+        {
+            "id",
+            "created_at",
+            "updated_at",
+            "created_by",
+            "updated_by",
+            "deleted_at",
+            "deleted_by",
+            "version",
+            "password",
+            "last_login",
+        }
+    )
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"
+
+    @classmethod
+    def scope_q(cls, user: User, scope: int) -> Q:
+        """Rows reached by ``scope`` for ``user``; ALL is handled by the caller."""
+        raise NotImplementedError(f"{cls.__name__} must define scope_q")
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @classmethod
+    def tracked_field_names(cls) -> list[str]:
+        if cls.audit_fields is not None:
+            return list(cls.audit_fields)
+        return [
+            f.name
+            for f in cls._meta.concrete_fields
+            if f.editable and f.name not in cls.BOOKKEEPING_FIELDS
+        ]
+
+
+class OwnedModel(TrackedModel):
+    """A business record with an owner; the data scopes reach it through the owner's unit."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta(TrackedModel.Meta):
+        abstract = True
+
+    @classmethod
+    def scope_q(cls, user: User, scope: int) -> Q:
+        if scope == Scope.OWN or user.unit_id is None:
+            return Q(owner=user)
+        if scope == Scope.UNIT:
+            return Q(owner__unit_id=user.unit_id) | Q(owner=user)
+        return Q(owner__unit__path__startswith=user.unit.path) | Q(owner=user)
+
+
+class AuditEntry(models.Model):
+    """One event in a record's life: who, when, what, and each field's old → new value."""
+
+    class Kind(models.TextChoices):
+        CREATE = "create", _("Created")
+        UPDATE = "update", _("Changed")
+        DELETE = "delete", _("Deleted")
+        RESTORE = "restore", _("Restored")
+        PURGE = "purge", _("Purged")
+        LOGIN = "login", _("Logged in")
+        LOGIN_FAILED = "login_failed", _("Failed login")
+        ACCESS_DENIED = "access_denied", _("Access denied")
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.BigIntegerField()
+    object_repr = models.CharField(_("record"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    # A list of {"field", "label", "old", "new"} with values rendered as text.
+    changes = models.JSONField(_("changes"), default=list, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.object_repr}"
+
+    @property
+    def display_changes(self) -> list[dict[str, Any]]:
+        return self.changes or []
