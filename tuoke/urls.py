@@ -34,9 +34,7 @@ urlpatterns = [
     ),
     path(
         "password/set/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="registration/password_set.html"
-        ),
+        auth_views.PasswordResetConfirmView.as_view(template_name="registration/password_set.html"),
         name="password_reset_confirm",
     ),
     path(

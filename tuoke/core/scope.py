@@ -25,7 +25,8 @@ def record_types() -> dict[str, type[models.Model]]:
     found: dict[str, type[models.Model]] = {}
     for model in apps.get_models():
         key = getattr(model, "record_type", "")
-        if key:
+        # A model field named record_type (RoleGrant) is not a declaration.
+        if isinstance(key, str) and key:
             found[key] = model
     return dict(sorted(found.items()))
 

@@ -98,7 +98,9 @@ def soft_delete(instance: TrackedModel, *, by: User | None, note: str = "") -> N
 def restore(instance: TrackedModel, *, by: User | None) -> None:
     """Bring a record back from the recycle bin."""
     if instance.deleted_at is None:
-        raise field_error("deleted_at", _("This record is not in the recycle bin."), ErrorCode.NOT_DELETED)
+        raise field_error(
+            "deleted_at", _("This record is not in the recycle bin."), ErrorCode.NOT_DELETED
+        )
     instance.deleted_at = None
     instance.deleted_by = None
     instance.version += 1
@@ -122,7 +124,9 @@ def purge_date(instance: TrackedModel):
 def purge(instance: TrackedModel, *, by: User | None, now=None) -> None:
     """Delete a record for good once its retention period is over; the audit trail stays."""
     if instance.deleted_at is None:
-        raise field_error("deleted_at", _("This record is not in the recycle bin."), ErrorCode.NOT_DELETED)
+        raise field_error(
+            "deleted_at", _("This record is not in the recycle bin."), ErrorCode.NOT_DELETED
+        )
     if instance.deleted_at > retention_cutoff(now):
         raise field_error(
             "deleted_at",

@@ -31,7 +31,7 @@ TOKEN_PREFIX = "tk_"
 
 
 def _path_for(unit: OrgUnit) -> str:
-    base = unit.parent.path if unit.parent_id else ""
+    base = unit.parent.path if unit.parent is not None else ""
     return f"{base}{unit.pk:04d}."
 
 
@@ -57,7 +57,9 @@ def update_unit(
         new_parent.pk == unit.pk or new_parent.path.startswith(unit.path)
     ):
         raise field_error(
-            "parent", _("A unit cannot be placed under itself or one of its own units."), ErrorCode.CYCLE
+            "parent",
+            _("A unit cannot be placed under itself or one of its own units."),
+            ErrorCode.CYCLE,
         )
     old_path = unit.path
     unit = core_services.update_record(unit, by=by, expected_version=expected_version, **changes)
@@ -200,7 +202,9 @@ def _validate_grants(grants: dict[tuple[str, str], int]) -> None:
     actions = set(Action.values)
     for (record_type, action), scope in grants.items():
         if record_type not in known_types:
-            raise field_error("grants", _("Unknown record type: %s") % record_type, ErrorCode.INVALID)
+            raise field_error(
+                "grants", _("Unknown record type: %s") % record_type, ErrorCode.INVALID
+            )
         if action not in actions:
             raise field_error("grants", _("Unknown action: %s") % action, ErrorCode.INVALID)
         if scope not in Scope.values:
@@ -247,7 +251,9 @@ def update_role(
     if "name" in changes:
         changes["name"] = changes["name"].strip()
         if Role.all_objects.filter(name__iexact=changes["name"]).exclude(pk=role.pk).exists():
-            raise field_error("name", _("A role with this name already exists."), ErrorCode.DUPLICATE)
+            raise field_error(
+                "name", _("A role with this name already exists."), ErrorCode.DUPLICATE
+            )
     before_grants = _grants_text(role)
     role = core_services.update_record(role, by=by, expected_version=expected_version, **changes)
     if grants is not None:
@@ -263,7 +269,12 @@ def update_role(
                 kind=AuditEntry.Kind.UPDATE,
                 actor=by,
                 changes=[
-                    {"field": "grants", "label": str(_("Grants")), "old": before_grants, "new": after_grants}
+                    {
+                        "field": "grants",
+                        "label": str(_("Grants")),
+                        "old": before_grants,
+                        "new": after_grants,
+                    }
                 ],
             )
     return role
@@ -286,14 +297,18 @@ def create_token(*, user: User, name: str, by: User | None = None) -> tuple[ApiT
     """Create a personal access token; the raw value is returned once and never stored."""
     name = name.strip()
     if not name:
-        raise field_error("name", _("Give the token a name, e.g. the tool that will use it."), ErrorCode.REQUIRED)
+        raise field_error(
+            "name", _("Give the token a name, e.g. the tool that will use it."), ErrorCode.REQUIRED
+        )
     if not user.is_active:
         raise ValidationError(_("Deactivated users cannot have tokens."), code=ErrorCode.INVALID)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, name=name[:60], prefix=raw[:10], token_hash=hash_token(raw)
     )
-    audit.record(user, kind=AuditEntry.Kind.UPDATE, actor=by or user, note=f"API token created: {token}")
+    audit.record(
+        user, kind=AuditEntry.Kind.UPDATE, actor=by or user, note=f"API token created: {token}"
+    )
     return token, raw
 
 
@@ -302,7 +317,9 @@ def revoke_token(token: ApiToken, *, by: User | None) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit.record(token.user, kind=AuditEntry.Kind.UPDATE, actor=by, note=f"API token revoked: {token}")
+        audit.record(
+            token.user, kind=AuditEntry.Kind.UPDATE, actor=by, note=f"API token revoked: {token}"
+        )
 
 
 def user_for_token(raw: str) -> User | None:

@@ -1,0 +1,105 @@
+"""The standard roles a new Tuoke starts with; administrators edit them in the UI afterwards.
+
+Each later app adds the grants for its own record types to ``ROLE_GRANTS`` (see ``extend``).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils.translation import gettext_noop
+
+from tuoke.core.models import Action, Scope
+
+ALL_ACTIONS = tuple(Action.values)
+
+# role key → (name, description) — names are stored in Chinese, the demo company's language.
+ROLES: dict[str, tuple[str, str]] = {
+    "administrator": ("系统管理员", gettext_noop("Manages units, users, roles and settings")),
+    "boss": ("总经理", gettext_noop("Sees all data of the company")),
+    "director": ("销售总监", gettext_noop("Leads the sales department and its groups")),
+    "sales_manager": ("销售经理", gettext_noop("Leads one sales group")),
+    "sales_rep": ("销售代表", gettext_noop("Works his own customers")),
+    "customer_service": ("客服专员", gettext_noop("Serves signed customers")),
+    "finance": ("财务专员", gettext_noop("Payments, invoices and reconciliation")),
+    "marketing": ("市场专员", gettext_noop("Lead channels and their cost")),
+}
+
+# role key → record type → action → scope
+ROLE_GRANTS: dict[str, dict[str, dict[str, int]]] = {
+    "administrator": {
+        rt: dict.fromkeys(ALL_ACTIONS, Scope.ALL) for rt in ("user", "org_unit", "role")
+    },
+    "boss": {
+        "user": {Action.VIEW: Scope.ALL, Action.EXPORT: Scope.ALL},
+        "org_unit": {Action.VIEW: Scope.ALL},
+        "role": {Action.VIEW: Scope.ALL},
+    },
+    "director": {
+        "user": {Action.VIEW: Scope.SUBTREE},
+        "org_unit": {Action.VIEW: Scope.SUBTREE},
+        "role": {Action.VIEW: Scope.ALL},
+    },
+    "sales_manager": {
+        "user": {Action.VIEW: Scope.SUBTREE},
+        "org_unit": {Action.VIEW: Scope.SUBTREE},
+        "role": {Action.VIEW: Scope.ALL},
+    },
+    "sales_rep": {
+        "user": {Action.VIEW: Scope.UNIT},
+        "org_unit": {Action.VIEW: Scope.UNIT},
+        "role": {Action.VIEW: Scope.OWN},
+    },
+    "customer_service": {
+        "user": {Action.VIEW: Scope.UNIT},
+        "org_unit": {Action.VIEW: Scope.UNIT},
+        "role": {Action.VIEW: Scope.OWN},
+    },
+    "finance": {
+        "user": {Action.VIEW: Scope.UNIT},
+        "org_unit": {Action.VIEW: Scope.UNIT},
+        "role": {Action.VIEW: Scope.OWN},
+    },
+    "marketing": {
+        "user": {Action.VIEW: Scope.UNIT},
+        "org_unit": {Action.VIEW: Scope.UNIT},
+        "role": {Action.VIEW: Scope.OWN},
+    },
+}
+
+
+def extend(record_type: str, grants: dict[str, dict[str, int]]) -> None:
+    """Let an app add the default grants of its record type: role key → action → scope."""
+    ROLE_GRANTS["administrator"][record_type] = dict.fromkeys(ALL_ACTIONS, Scope.ALL)
+    for role_key, actions in grants.items():
+        ROLE_GRANTS[role_key][record_type] = dict(actions)
+
+
+def flat_grants(role_key: str) -> dict[tuple[str, str], int]:
+    return {
+        (record_type, str(action)): int(scope)
+        for record_type, actions in ROLE_GRANTS[role_key].items()
+        for action, scope in actions.items()
+    }
+
+
+@transaction.atomic
+def ensure_default_roles(*, by=None) -> dict:
+    """Create the standard roles, or bring their grants up to date; returns key → Role."""
+    from . import services
+    from .models import Role
+
+    roles = {}
+    for key, (name, description) in ROLES.items():
+        role = Role.all_objects.filter(name=name).first()
+        if role is None:
+            role = services.create_role(
+                name=name, description=description, grants=flat_grants(key), by=by
+            )
+        else:
+            if role.deleted_at is not None:
+                from tuoke.core.services import restore
+
+                restore(role, by=by)
+            role = services.update_role(role, by=by, grants=flat_grants(key))
+        roles[key] = role
+    return roles

@@ -1,0 +1,24 @@
+from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+
+from tuoke.org.demo import DEMO_PASSWORD, PEOPLE, build_org
+
+
+class Command(BaseCommand):
+    help = "Load the demo company (idempotent): units, roles, users and their records."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--logins-only",
+            action="store_true",
+            help="Print the demo logins without loading anything.",
+        )
+
+    def handle(self, *args, logins_only=False, **options):
+        if not logins_only:
+            build_org()
+            # Later apps add their demo records here, each idempotent.
+            self.stdout.write(self.style.SUCCESS(_("Demo data is ready.")))
+        self.stdout.write(_("Demo logins (password %(password)s):") % {"password": DEMO_PASSWORD})
+        for username, (display_name, title, *_rest) in PEOPLE.items():
+            self.stdout.write(f"  {username:<14} {display_name} · {title}")
