@@ -1,5 +1,46 @@
-"""The REST API at /api/v1/ (placeholder until the API module lands)."""
+"""The REST API at /api/v1/: OpenAPI at /api/v1/openapi.json, interactive docs at /api/v1/docs.
+
+Each app adds its router here; the shared rules (auth, errors, pages, throttling) live in
+``tuoke.core.api``.
+"""
 
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="Tuoke CRM API", version="1.0.0", urls_namespace="api-1.0.0")
+from tuoke.core.api import UserRateThrottle, install_error_handlers, session_auth, token_auth
+from tuoke.org.api import router as org_router
+
+DESCRIPTION = """
+Tuoke CRM's REST API.
+
+**Authentication.** Send a personal access token (create one under *Account → API tokens*) as
+`Authorization: Bearer tk_…`, or use the browser session; with the session, unsafe methods
+(POST, PATCH, DELETE) need the CSRF token in the `X-CSRFToken` header. Without either the
+answer is 401.
+
+**Data scope.** Every list and record is limited to what the caller's roles let him see.
+A record outside his scope answers 404; a record he may see but not change answers 403.
+
+**Errors.** Every 4xx answer has the same body:
+`{"detail": "…", "code": "…", "errors": [{"field": "email", "message": "…", "code": "…"}]}`.
+`field` is the path of the offending input (`grants.0.scope`), empty when the error is about
+the request as a whole. Messages follow the user's language (his setting, the language cookie
+or `Accept-Language`). Bad input is 400, unknown or out-of-scope records 404, a stale
+`version` 409, too many requests 429 (see `Retry-After`).
+
+**Pagination.** Lists take `?page=1&page_size=20` (at most 100 by default) and answer
+`{"items": […], "count": N, "page": P, "page_size": S}`.
+
+**Concurrent edits.** PATCH requires the `version` you read; if someone changed the record
+since, the answer is 409 and nothing is written.
+"""
+
+api = NinjaAPI(
+    title="Tuoke CRM API",
+    version="1.0.0",
+    description=DESCRIPTION,
+    urls_namespace="api-1.0.0",
+    auth=[token_auth, session_auth],
+    throttle=[UserRateThrottle()],
+)
+install_error_handlers(api)
+api.add_router("", org_router)
