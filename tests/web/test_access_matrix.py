@@ -1,0 +1,175 @@
+"""The access matrix: every page and every API route refuses anonymous users, and answers 404
+to a user asking for a record outside his data scope.
+
+A new URL pattern or API route that takes a record id must be added to OUT_OF_SCOPE below
+(how to find a record ``rep_east1`` may not know of); otherwise these tests fail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from tuoke.api import api
+
+# Pages anyone may open without logging in.
+PUBLIC_PAGES = {
+    "login",
+    "logout",
+    "password_reset_confirm",
+    "password_reset_complete",
+    "set_language",
+    "api-1.0.0:openapi-json",
+    "api-1.0.0:openapi-view",
+}
+# Django's own admin guards itself (staff only) and is for operators, not users.
+SKIPPED_NAMESPACES = {"admin"}
+
+
+def _south_unit(people):
+    return people["rep_south1"].unit
+
+
+def _boss_role(people):
+    return people["boss"].roles.get()
+
+
+def _deleted_boss_role(people):
+    from tuoke.core.services import soft_delete
+    from tuoke.org.services import create_role
+
+    role = create_role(name="临时角色", grants={}, by=people["admin"])
+    soft_delete(role, by=people["admin"])
+    type(role).all_objects.filter(pk=role.pk).update(
+        deleted_at=timezone.now() - timedelta(days=90)
+    )
+    return role
+
+
+def _someone_elses_token(people):
+    from tuoke.org.services import create_token
+
+    token, _raw = create_token(user=people["rep_south1"], name="south")
+    return token
+
+
+# URL name or API path → (kwarg name → function(people) returning an out-of-scope record's pk)
+OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
+    "token_revoke": {"pk": lambda p: _someone_elses_token(p).pk},
+}
+
+
+def _walk(patterns, prefix="", namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or ""
+            full_ns = f"{namespace}:{ns}" if namespace and ns else (ns or namespace)
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), full_ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            yield name, prefix + str(entry.pattern), namespace
+
+
+def page_patterns():
+    """(name, route) of every page, the API excepted (the API is checked by its own schema)."""
+    found = []
+    for name, route, namespace in _walk(get_resolver().url_patterns):
+        if namespace.split(":")[0] in SKIPPED_NAMESPACES or route.startswith("api/v1/"):
+            continue
+        found.append((name, route))
+    return found
+
+
+def _params(route: str) -> list[str]:
+    return re.findall(r"<(?:\w+:)?(\w+)>", route)
+
+
+def test_it_knows_every_page_by_name():
+    unnamed = [route for name, route in page_patterns() if not name]
+    assert unnamed == [], "give these URL patterns a name so the matrix can check them"
+
+
+def test_it_refuses_anonymous_users_on_every_page(client, people):
+    checked = 0
+    for name, route in page_patterns():
+        if name in PUBLIC_PAGES:
+            continue
+        params = _params(route)
+        if params:
+            assert name in OUT_OF_SCOPE, f"add {name} ({route}) to OUT_OF_SCOPE"
+            kwargs = {p: OUT_OF_SCOPE[name][p](people) for p in params}
+        else:
+            kwargs = {}
+        url = reverse(name, kwargs=kwargs)
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            assert response.status_code in (302, 401, 403, 404, 405), (name, method)
+            if response.status_code == 302:
+                assert response["Location"].startswith(reverse("login")), (name, method)
+            checked += 1
+    assert checked > 0
+
+
+def test_it_answers_404_for_records_outside_the_scope_on_every_page(login, people):
+    client = login(people["rep_east1"])
+    checked = []
+    for name, route in page_patterns():
+        params = _params(route)
+        if not params or name in PUBLIC_PAGES:
+            continue
+        assert name in OUT_OF_SCOPE, f"add {name} ({route}) to OUT_OF_SCOPE"
+        kwargs = {p: OUT_OF_SCOPE[name][p](people) for p in params}
+        url = reverse(name, kwargs=kwargs)
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            assert response.status_code in (404, 405), (name, method, response.status_code)
+        checked.append(name)
+    assert checked, "no page with a record id was checked"
+
+
+def api_operations():
+    """(method, path template) of every API operation, from the OpenAPI schema."""
+    schema = api.get_openapi_schema()
+    for path, operations in schema["paths"].items():
+        for method in operations:
+            if method in {"get", "post", "put", "patch", "delete"}:
+                yield method, path
+
+
+def test_it_refuses_anonymous_users_on_every_api_route(client, people):
+    checked = 0
+    for method, path in api_operations():
+        url = re.sub(r"\{(\w+)\}", "1", path)
+        response = getattr(client, method)(url, content_type="application/json")
+        assert response.status_code == 401, (method, path, response.status_code)
+        body = response.json()
+        assert "detail" in body and "errors" in body, (method, path)
+        checked += 1
+    assert checked > 0
+
+
+def test_it_answers_404_for_records_outside_the_scope_on_every_api_route(login, people):
+    client = login(people["rep_east1"])
+    checked = []
+    for method, path in api_operations():
+        params = re.findall(r"\{(\w+)\}", path)
+        if not params:
+            continue
+        assert path in OUT_OF_SCOPE, f"add {path} to OUT_OF_SCOPE"
+        values = {p: OUT_OF_SCOPE[path][p](people) for p in params}
+        url = path.format(**values)
+        response = getattr(client, method)(url, data={}, content_type="application/json")
+        assert response.status_code == 404, (method, path, response.status_code)
+        assert response.json()["errors"] == [] or "detail" in response.json()
+        checked.append((method, path))
+    assert checked, "no API route with a record id was checked"
+
+
+@pytest.fixture(autouse=True)
+def _all_tests_use_the_database(db):
+    """Reversing names and creating records needs the database in every test above."""
