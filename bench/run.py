@@ -45,7 +45,7 @@ def build_org(units: int = 20, users: int = 200) -> dict:
                 display_name=f"销售{u}-{i}",
                 unit=unit,
                 roles=[rep_role],
-                password="bench-password-123",  # noqa: S106
+                password="bench-password-123",
                 by=None,
             )
             made += 1
@@ -109,8 +109,10 @@ def main() -> int:
             result = measure(client, url)
             result["scenario"] = label
             figures.append(result)
-            print(f"{label:<40} p50 {result['p50_ms']:>7} ms  p95 {result['p95_ms']:>7} ms"
-                  f"  {result['queries']} queries")
+            print(
+                f"{label:<40} p50 {result['p50_ms']:>7} ms  p95 {result['p95_ms']:>7} ms"
+                f"  {result['queries']} queries"
+            )
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
     vendor = connection.vendor
