@@ -6,7 +6,7 @@ from typing import Literal
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import field_validator
 
@@ -287,7 +287,7 @@ def create_user(request: HttpRequest, payload: UserCreate):
     user = services.invite_user(
         **fields, by=request.user, base_url=request.build_absolute_uri("/").rstrip("/")
     )
-    return 201, _user_out(user)
+    return Status(201, _user_out(user))
 
 
 @router.patch("/users/{user_id}", response={200: UserOut, **WRITE_ERRORS}, tags=["users"])
@@ -338,7 +338,7 @@ def create_unit(request: HttpRequest, payload: UnitCreate):
         manager=resolve(request.user, User, payload.manager_id, "manager_id"),
         by=request.user,
     )
-    return 201, _units().get(pk=unit.pk)
+    return Status(201, _units().get(pk=unit.pk))
 
 
 @router.patch("/org-units/{unit_id}", response={200: UnitOut, **WRITE_ERRORS}, tags=["org units"])
@@ -359,7 +359,7 @@ def delete_unit(request: HttpRequest, unit_id: RecordId):
     """Move it to the recycle bin; refused (400) while it has members or units below it."""
     unit = get_for_action(request.user, OrgUnit, unit_id, Action.DELETE)
     services.delete_unit(unit, by=request.user)
-    return 204, None
+    return Status(204, None)
 
 
 # --- Roles ------------------------------------------------------------------------------------
@@ -387,7 +387,7 @@ def create_role(request: HttpRequest, payload: RoleCreate):
         grants=_grant_dict(payload.grants),
         by=request.user,
     )
-    return 201, _role_out(Role.objects.prefetch_related("grants").get(pk=role.pk))
+    return Status(201, _role_out(Role.objects.prefetch_related("grants").get(pk=role.pk)))
 
 
 @router.patch("/roles/{role_id}", response={200: RoleDetailOut, **WRITE_ERRORS}, tags=["roles"])
@@ -406,4 +406,4 @@ def delete_role(request: HttpRequest, role_id: RecordId):
     """Move it to the recycle bin; its holders lose its grants at once."""
     role = get_for_action(request.user, Role, role_id, Action.DELETE)
     services.delete_role(role, by=request.user)
-    return 204, None
+    return Status(204, None)
