@@ -8,4 +8,17 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
+        from tuoke.web.navigation import NavEntry, register
+
         from . import signals  # noqa: F401
+
+        register(
+            NavEntry(
+                key="recycle_bin",
+                label=_("Recycle bin"),
+                url_name="core:recycle_bin",
+                icon="trash",
+                section=_("Data"),
+                order=990,
+            )
+        )

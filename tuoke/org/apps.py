@@ -6,3 +6,38 @@ class OrgConfig(AppConfig):
     name = "tuoke.org"
     label = "org"
     verbose_name = _("Organisation")
+
+    def ready(self) -> None:
+        from tuoke.web.navigation import NavEntry, register
+
+        admin = _("Organisation")
+        for entry in (
+            NavEntry(
+                key="org_units",
+                label=_("Org chart"),
+                url_name="org:unit_list",
+                icon="sitemap",
+                section=admin,
+                order=900,
+                requires=("org_unit", "view"),
+            ),
+            NavEntry(
+                key="org_users",
+                label=_("Users"),
+                url_name="org:user_list",
+                icon="users",
+                section=admin,
+                order=910,
+                requires=("user", "administer"),
+            ),
+            NavEntry(
+                key="org_roles",
+                label=_("Roles"),
+                url_name="org:role_list",
+                icon="shield-lock",
+                section=admin,
+                order=920,
+                requires=("role", "administer"),
+            ),
+        ):
+            register(entry)

@@ -1,0 +1,217 @@
+"""Pages every app shares: the recycle bin, and the helpers record pages use for the audit
+trail, pagination and turning service errors into form errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.paginator import Page, Paginator
+from django.db import models
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import services
+from .audit import trail_of
+from .errors import Conflict
+from .models import Action, TrackedModel
+from .scope import can, get_for, recyclable_types, scope_queryset
+
+AUDIT_PAGE_SIZE = 20
+
+
+# --- Helpers for record pages -------------------------------------------------------------------
+
+
+def paginate(request, queryset, per_page: int | None = None, param: str = "page") -> Page:
+    """One page of ``queryset`` from the ``page`` query parameter (bad numbers → nearest page)."""
+    paginator = Paginator(queryset, per_page or settings.LIST_PAGE_SIZE)
+    return paginator.get_page(request.GET.get(param))
+
+
+def audit_trail(request, instance: models.Model, *, per_page: int = AUDIT_PAGE_SIZE) -> Page:
+    """One page of a record's audit trail for ``core/_audit_trail.html`` (the caller has
+    checked that the user may see the record). Field labels are shown in the reader's
+    language where the field still exists."""
+    page = paginate(request, trail_of(instance), per_page, param="audit_page")
+    model = type(instance)
+    for entry in page.object_list:
+        entry.shown_changes = [_labelled(model, change) for change in entry.display_changes]
+    return page
+
+
+def _labelled(model: type[models.Model], change: dict) -> dict:
+    try:
+        label = str(model._meta.get_field(change.get("field", "")).verbose_name)
+    except FieldDoesNotExist:
+        label = change.get("label") or change.get("field", "")
+    return {**change, "label": label}
+
+
+def add_service_error(form, exc: ValidationError | Conflict) -> None:
+    """Show a service's refusal on the form: on the named field when the form has it."""
+    if isinstance(exc, Conflict):
+        form.add_error(None, str(exc.message))
+        return
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            target = field if field in form.fields else None
+            for error in errors:
+                form.add_error(target, error)
+    else:
+        form.add_error(None, exc)
+
+
+# --- Recycle bin --------------------------------------------------------------------------------
+
+
+@dataclass
+class BinRow:
+    record_type: str
+    type_label: str
+    record: TrackedModel
+    deleted_at: datetime
+    purge_after: datetime
+    can_purge: bool
+
+
+def _deleted_in_scope(user, model: type[TrackedModel]):
+    return scope_queryset(model.all_objects.deleted(), user, Action.DELETE)
+
+
+@login_required
+def recycle_bin(request):
+    """Deleted records of every type the user may delete, newest deletion first."""
+    types = recyclable_types()
+    chosen = request.GET.get("type", "")
+    if chosen not in types:
+        chosen = ""
+    shown = {chosen: types[chosen]} if chosen else types
+    per_page = settings.LIST_PAGE_SIZE
+    try:
+        number = max(int(request.GET.get("page", 1)), 1)
+    except ValueError:
+        number = 1
+    # Merge the newest (page × size) of each type; one count and one key query per type.
+    keys: list[tuple[datetime, str, int]] = []
+    total = 0
+    for key, model in shown.items():
+        queryset = _deleted_in_scope(request.user, model)
+        total += queryset.count()
+        newest = queryset.order_by("-deleted_at", "-pk").values_list("deleted_at", "pk")
+        keys += [(at, key, pk) for at, pk in newest[: number * per_page]]
+    pages = max((total + per_page - 1) // per_page, 1)
+    number = min(number, pages)
+    keys.sort(key=lambda k: (k[0], k[1], k[2]), reverse=True)
+    window = keys[(number - 1) * per_page : number * per_page]
+    wanted: dict[str, list[int]] = {}
+    for _at, key, pk in window:
+        wanted.setdefault(key, []).append(pk)
+    records: dict[tuple[str, int], TrackedModel] = {}
+    for key, pks in wanted.items():
+        for record in types[key].all_objects.filter(pk__in=pks).select_related("deleted_by"):
+            records[(key, record.pk)] = record
+    now = timezone.now()
+    administer = {key: can(request.user, key, Action.ADMINISTER) for key in wanted}
+    rows = []
+    for at, key, pk in window:
+        record = records.get((key, pk))
+        if record is None:
+            continue
+        purge_after = services.purge_date(record)
+        rows.append(
+            BinRow(
+                record_type=key,
+                type_label=str(types[key]._meta.verbose_name),
+                record=record,
+                deleted_at=at,
+                purge_after=purge_after,
+                can_purge=administer[key] and purge_after <= now,
+            )
+        )
+    type_choices = [(key, model._meta.verbose_name_plural) for key, model in types.items()]
+    return render(
+        request,
+        "core/recycle_bin.html",
+        {
+            "rows": rows,
+            "total": total,
+            "number": number,
+            "pages": pages,
+            "has_previous": number > 1,
+            "has_next": number < pages,
+            "type_choices": type_choices,
+            "chosen": chosen,
+            "retention_days": settings.RECYCLE_BIN_RETENTION_DAYS,
+        },
+    )
+
+
+def _deleted_record_for(user, record_type: str, pk: int) -> TrackedModel:
+    model = recyclable_types().get(record_type)
+    if model is None:
+        raise Http404
+    return get_for(user, model.all_objects.deleted(), pk, Action.DELETE)
+
+
+def _confirm(request, record, record_type, *, action: str, error: str = ""):
+    return render(
+        request,
+        "core/confirm.html",
+        {
+            "record": record,
+            "record_type": record_type,
+            "type_label": type(record)._meta.verbose_name,
+            "action": action,
+            "purge_after": services.purge_date(record),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def restore(request, record_type: str, pk: int):
+    record = _deleted_record_for(request.user, record_type, pk)
+    if request.method != "POST":
+        return _confirm(request, record, record_type, action="restore")
+    try:
+        services.restore(record, by=request.user)
+    except ValidationError as exc:
+        return _confirm(request, record, record_type, action="restore", error=_first(exc))
+    messages.success(request, _("“%(record)s” was restored.") % {"record": record})
+    return redirect("core:recycle_bin")
+
+
+@login_required
+def purge(request, record_type: str, pk: int):
+    record = _deleted_record_for(request.user, record_type, pk)
+    if not can(request.user, record_type, Action.ADMINISTER):
+        raise Http404
+    if request.method != "POST":
+        return _confirm(request, record, record_type, action="purge")
+    name = str(record)
+    try:
+        services.purge(record, by=request.user)
+    except ValidationError as exc:
+        return _confirm(request, record, record_type, action="purge", error=_first(exc))
+    except models.ProtectedError:
+        return _confirm(
+            request,
+            record,
+            record_type,
+            action="purge",
+            error=_("Other records still refer to it, so it cannot be purged yet."),
+        )
+    messages.success(request, _("“%(record)s” was purged for good.") % {"record": name})
+    return redirect("core:recycle_bin")
+
+
+def _first(exc: ValidationError) -> str:
+    return " ".join(str(m) for m in exc.messages)

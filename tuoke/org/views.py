@@ -1,0 +1,524 @@
+"""Pages for the org chart, users and roles: administrators change them, everyone else
+reads what his data scope reaches. Every record comes in through the scope functions of
+``tuoke.core.scope``; writes go through ``tuoke.org.services``."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Prefetch, Q
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from tuoke.core.errors import Conflict
+from tuoke.core.models import Action, Scope
+from tuoke.core.scope import can, get_for, record_types, scope_of, scope_queryset
+from tuoke.core.views import add_service_error, audit_trail, paginate
+
+from . import services
+from .forms import InviteForm, RoleForm, UnitForm, UserForm
+from .models import OrgUnit, Role, User
+
+# --- Access ------------------------------------------------------------------------------------
+
+
+def _acting_scope(user, record_type: str, action: str) -> str:
+    """The grant that reaches furthest for a write: the action's own, or ``administer``."""
+    if scope_of(user, record_type, Action.ADMINISTER) > scope_of(user, record_type, action):
+        return Action.ADMINISTER
+    return action
+
+
+def may(user, record_type: str, action: str) -> bool:
+    return can(user, record_type, action) or can(user, record_type, Action.ADMINISTER)
+
+
+def for_action(user, queryset, action: str):
+    """The records of ``queryset`` the user may ``action`` (or administer)."""
+    return scope_queryset(queryset, user, _acting_scope(user, queryset.model.record_type, action))
+
+
+def get_for_action(user, queryset, pk, action: str):
+    """One record the user may ``action`` (or administer), or Http404."""
+    return get_for(user, queryset, pk, _acting_scope(user, queryset.model.record_type, action))
+
+
+def _require(user, record_type: str, action: str) -> None:
+    # Pages that create records have no record to hide, so a plain refusal is honest.
+    if not may(user, record_type, action):
+        raise PermissionDenied
+
+
+def _version(form) -> int | None:
+    return form.cleaned_data.get("version")
+
+
+def _unit_choices(user):
+    return OrgUnit.objects.visible_to(user).order_by("path")
+
+
+def _people_choices(user):
+    return User.objects.visible_to(user).filter(is_active=True).order_by("username")
+
+
+def _role_choices(user):
+    return Role.objects.visible_to(user).order_by("name")
+
+
+# --- Units -------------------------------------------------------------------------------------
+
+
+@login_required
+def unit_list(request):
+    """The org chart as an indented tree, within the user's view scope."""
+    units = list(
+        OrgUnit.objects.visible_to(request.user)
+        .select_related("manager")
+        .annotate(member_count=Count("members", filter=Q(members__is_active=True)))
+        .order_by("path")
+    )
+    top = min((u.depth for u in units), default=0)
+    for unit in units:
+        unit.indent = range(unit.depth - top)
+    return render(
+        request,
+        "org/unit_list.html",
+        {"units": units, "may_create": may(request.user, "org_unit", Action.CREATE)},
+    )
+
+
+@login_required
+def unit_detail(request, pk: int):
+    unit = get_for(request.user, OrgUnit.objects.select_related("manager", "parent"), pk)
+    members = (
+        User.objects.visible_to(request.user)
+        .filter(unit=unit)
+        .prefetch_related("roles")
+        .order_by("-is_active", "username")
+    )
+    children = OrgUnit.objects.visible_to(request.user).filter(parent=unit).order_by("path")
+    return render(
+        request,
+        "org/unit_detail.html",
+        {
+            "unit": unit,
+            "members": members,
+            "children": children,
+            "may_edit": _may_on(request.user, unit, Action.EDIT),
+            "may_delete": _may_on(request.user, unit, Action.DELETE),
+            "audit_page": audit_trail(request, unit),
+        },
+    )
+
+
+def _may_on(user, record, action: str) -> bool:
+    """Whether the user may ``action`` this record (shows or hides its buttons)."""
+    model = type(record)
+    return for_action(user, model._default_manager.filter(pk=record.pk), action).exists()
+
+
+@login_required
+def unit_create(request):
+    _require(request.user, "org_unit", Action.CREATE)
+    units = for_action(request.user, OrgUnit.objects.all(), Action.CREATE).order_by("path")
+    people = _people_choices(request.user)
+    initial = {"parent": request.GET.get("parent")} if request.GET.get("parent") else None
+    form = UnitForm(request.POST or None, units=units, people=people, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            unit = services.create_unit(
+                name=data["name"], parent=data["parent"], manager=data["manager"], by=request.user
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("Unit “%(name)s” was created.") % {"name": unit})
+            return redirect("org:unit_detail", pk=unit.pk)
+    return render(request, "org/unit_form.html", {"form": form, "unit": None})
+
+
+@login_required
+def unit_edit(request, pk: int):
+    unit = get_for_action(request.user, OrgUnit.objects.all(), pk, Action.EDIT)
+    units = for_action(request.user, OrgUnit.objects.all(), Action.EDIT).order_by("path")
+    people = _people_choices(request.user)
+    initial = {
+        "name": unit.name,
+        "parent": unit.parent_id,
+        "manager": unit.manager_id,
+        "version": unit.version,
+    }
+    form = UnitForm(request.POST or None, units=units, people=people, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_unit(
+                unit,
+                by=request.user,
+                expected_version=_version(form),
+                name=data["name"],
+                parent=data["parent"],
+                manager=data["manager"],
+            )
+        except (ValidationError, Conflict) as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("Unit “%(name)s” was saved.") % {"name": unit})
+            return redirect("org:unit_detail", pk=unit.pk)
+    return render(request, "org/unit_form.html", {"form": form, "unit": unit})
+
+
+@login_required
+def unit_delete(request, pk: int):
+    unit = get_for_action(request.user, OrgUnit.objects.all(), pk, Action.DELETE)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            services.delete_unit(unit, by=request.user)
+        except ValidationError as exc:
+            errors = exc.message_dict
+        else:
+            messages.success(
+                request,
+                _("Unit “%(name)s” was moved to the recycle bin.") % {"name": unit},
+            )
+            return redirect("org:unit_list")
+    return render(
+        request,
+        "org/unit_delete.html",
+        {
+            "unit": unit,
+            "errors": errors,
+            "member_count": unit.members.count(),
+            "child_count": unit.children.count(),
+        },
+        status=400 if errors else 200,
+    )
+
+
+# --- Users -------------------------------------------------------------------------------------
+
+USER_SORTS = {
+    "username": "username",
+    "name": "display_name",
+    "unit": "unit__path",
+    "last_login": "last_login",
+    "joined": "date_joined",
+}
+
+
+@login_required
+def user_list(request):
+    """Users within the view scope: search, filter by unit, role and status, sort, paginate."""
+    user = request.user
+    people = User.objects.visible_to(user)
+    query = request.GET.get("q", "").strip()[:100]
+    if query:
+        people = people.filter(
+            Q(username__icontains=query)
+            | Q(display_name__icontains=query)
+            | Q(email__icontains=query)
+            | Q(mobile__icontains=query)
+        )
+    units = list(_unit_choices(user))
+    top = min((u.depth for u in units), default=0)
+    for u in units:
+        u.tree_label = "— " * (u.depth - top) + u.name
+    unit = next((u for u in units if str(u.pk) == request.GET.get("unit")), None)
+    if unit is not None:
+        people = people.filter(unit__path__startswith=unit.path)
+    roles = list(_role_choices(user))
+    role = next((r for r in roles if str(r.pk) == request.GET.get("role")), None)
+    if role is not None:
+        people = people.filter(roles=role)
+    status = request.GET.get("status", "")
+    if status == "active":
+        people = people.filter(is_active=True)
+    elif status == "deactivated":
+        people = people.filter(is_active=False)
+    sort = request.GET.get("sort", "username")
+    field = USER_SORTS.get(sort.removeprefix("-"), "username")
+    if sort.startswith("-"):
+        order = [f"-{field}", "-pk"]
+    else:
+        order = [field, "pk"]
+        sort = sort if sort in USER_SORTS else "username"
+    people = (
+        people.select_related("unit")
+        .prefetch_related(Prefetch("roles", queryset=Role.objects.order_by("name")))
+        .order_by(*order)
+    )
+    page = paginate(request, people)
+    return render(
+        request,
+        "org/user_list.html",
+        {
+            "page_obj": page,
+            "query": query,
+            "units": units,
+            "unit": unit,
+            "roles": roles,
+            "role": role,
+            "status": status,
+            "sort": sort,
+            "filtered": bool(query or unit or role or status),
+            "may_invite": may(user, "user", Action.CREATE),
+        },
+    )
+
+
+@login_required
+def user_detail(request, pk: int):
+    person = get_for(
+        request.user,
+        User.objects.select_related("unit", "unit__manager").prefetch_related("roles"),
+        pk,
+    )
+    # The trail holds login addresses, so only administrators and the person himself see it.
+    show_audit = person.pk == request.user.pk or may(request.user, "user", Action.ADMINISTER)
+    return render(
+        request,
+        "org/user_detail.html",
+        {
+            "person": person,
+            "may_edit": _may_on(request.user, person, Action.EDIT),
+            "audit_page": audit_trail(request, person) if show_audit else None,
+            "is_self": person.pk == request.user.pk,
+        },
+    )
+
+
+@login_required
+def user_invite(request):
+    _require(request.user, "user", Action.CREATE)
+    form = InviteForm(
+        request.POST or None, units=_unit_choices(request.user), roles=_role_choices(request.user)
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            person = services.invite_user(
+                username=data["username"],
+                display_name=data["display_name"],
+                email=data["email"],
+                mobile=data["mobile"],
+                title=data["title"],
+                unit=data["unit"],
+                roles=data["roles"],
+                password=data["password"] or None,
+                by=request.user,
+                base_url=request.build_absolute_uri("/").rstrip("/"),
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            if data["password"]:
+                note = _("%(name)s can log in now with the initial password.")
+            else:
+                note = _("%(name)s was invited; a link to set a password was e-mailed.")
+            messages.success(request, note % {"name": person})
+            return redirect("org:user_detail", pk=person.pk)
+    return render(request, "org/user_form.html", {"form": form, "person": None})
+
+
+@login_required
+def user_edit(request, pk: int):
+    person = get_for_action(request.user, User.objects.prefetch_related("roles"), pk, Action.EDIT)
+    roles = _role_choices(request.user)
+    initial = {
+        "username": person.username,
+        "display_name": person.display_name,
+        "email": person.email,
+        "mobile": person.mobile,
+        "title": person.title,
+        "unit": person.unit_id,
+        "roles": [r.pk for r in person.roles.all()],
+        "version": person.version,
+    }
+    form = UserForm(
+        request.POST or None, units=_unit_choices(request.user), roles=roles, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        # Roles the editor cannot see are kept: he cannot take away what he cannot know of.
+        offered = set(roles)
+        hidden = [r for r in person.roles.all() if r not in offered]
+        taken = (
+            User.objects.filter(username__iexact=data["username"]).exclude(pk=person.pk).exists()
+        )
+        if taken:
+            form.add_error("username", _("This username is already taken."))
+        else:
+            try:
+                services.update_user(
+                    person,
+                    by=request.user,
+                    expected_version=_version(form),
+                    roles=[*data["roles"], *hidden],
+                    username=data["username"].strip(),
+                    display_name=data["display_name"].strip(),
+                    email=data["email"].strip(),
+                    mobile=data["mobile"].strip(),
+                    title=data["title"].strip(),
+                    unit=data["unit"],
+                )
+            except (ValidationError, Conflict) as exc:
+                add_service_error(form, exc)
+            else:
+                messages.success(request, _("%(name)s was saved.") % {"name": person})
+                return redirect("org:user_detail", pk=person.pk)
+    return render(request, "org/user_form.html", {"form": form, "person": person})
+
+
+def _set_active(request, pk: int, *, active: bool):
+    person = get_for_action(request.user, User.objects.all(), pk, Action.EDIT)
+    error = ""
+    if request.method == "POST":
+        try:
+            if active:
+                services.reactivate_user(person, by=request.user)
+            else:
+                services.deactivate_user(person, by=request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            if active:
+                note = _("%(name)s can log in again.")
+            else:
+                note = _("%(name)s was deactivated and can no longer log in.")
+            messages.success(request, note % {"name": person})
+            return redirect("org:user_detail", pk=person.pk)
+    return render(
+        request,
+        "org/user_status.html",
+        {"person": person, "activate": active, "error": error},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def user_deactivate(request, pk: int):
+    return _set_active(request, pk, active=False)
+
+
+@login_required
+def user_reactivate(request, pk: int):
+    return _set_active(request, pk, active=True)
+
+
+# --- Roles -------------------------------------------------------------------------------------
+
+
+@login_required
+def role_list(request):
+    roles = (
+        Role.objects.visible_to(request.user)
+        .annotate(
+            user_count=Count("users", filter=Q(users__is_active=True), distinct=True),
+            grant_count=Count("grants", distinct=True),
+        )
+        .order_by("name")
+    )
+    return render(
+        request,
+        "org/role_list.html",
+        {
+            "page_obj": paginate(request, roles),
+            "may_create": may(request.user, "role", Action.CREATE),
+        },
+    )
+
+
+def _grant_table(role: Role) -> list[dict]:
+    grants = {(g.record_type, g.action): g.scope for g in role.grants.all()}
+    rows = []
+    for record_type, model in record_types().items():
+        cells = [
+            {"action": a, "scope": Scope(grants.get((record_type, a.value), Scope.NONE))}
+            for a in Action
+        ]
+        rows.append({"label": model._meta.verbose_name_plural, "cells": cells})
+    return rows
+
+
+@login_required
+def role_detail(request, pk: int):
+    role = get_for(request.user, Role.objects.all(), pk)
+    holders = (
+        User.objects.visible_to(request.user)
+        .filter(roles=role)
+        .select_related("unit")
+        .order_by("-is_active", "username")
+    )
+    return render(
+        request,
+        "org/role_detail.html",
+        {
+            "role": role,
+            "grant_rows": _grant_table(role),
+            "actions": list(Action),
+            "holders": holders,
+            "may_edit": _may_on(request.user, role, Action.EDIT),
+            "may_delete": _may_on(request.user, role, Action.DELETE),
+            "audit_page": audit_trail(request, role),
+        },
+    )
+
+
+@login_required
+def role_create(request):
+    _require(request.user, "role", Action.CREATE)
+    form = RoleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            role = services.create_role(
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                grants=form.grants(),
+                by=request.user,
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("Role “%(name)s” was created.") % {"name": role})
+            return redirect("org:role_detail", pk=role.pk)
+    return render(request, "org/role_form.html", {"form": form, "role": None})
+
+
+@login_required
+def role_edit(request, pk: int):
+    role = get_for_action(request.user, Role.objects.all(), pk, Action.EDIT)
+    grants = {(g.record_type, g.action): g.scope for g in role.grants.all()}
+    initial = {"name": role.name, "description": role.description, "version": role.version}
+    form = RoleForm(request.POST or None, grants=grants, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_role(
+                role,
+                by=request.user,
+                expected_version=_version(form),
+                grants=form.grants(),
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+            )
+        except (ValidationError, Conflict) as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("Role “%(name)s” was saved.") % {"name": role})
+            return redirect("org:role_detail", pk=role.pk)
+    return render(request, "org/role_form.html", {"form": form, "role": role})
+
+
+@login_required
+def role_delete(request, pk: int):
+    role = get_for_action(request.user, Role.objects.all(), pk, Action.DELETE)
+    if request.method == "POST":
+        services.delete_role(role, by=request.user)
+        messages.success(
+            request, _("Role “%(name)s” was moved to the recycle bin.") % {"name": role}
+        )
+        return redirect("org:role_list")
+    holders = role.users.filter(is_active=True).count()
+    return render(request, "org/role_delete.html", {"role": role, "holder_count": holders})
