@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -76,6 +77,7 @@ def update_record(
         updated_at=timezone.now(),
     )
     if updated == 0:
+        instance.version = current
         raise Conflict()
     instance.version = current + 1
     audit.record(instance, kind=AuditEntry.Kind.UPDATE, actor=by, changes=field_changes)
@@ -89,8 +91,7 @@ def soft_delete(instance: TrackedModel, *, by: User | None, note: str = "") -> N
         return
     instance.deleted_at = timezone.now()
     instance.deleted_by = by
-    instance.version += 1
-    instance.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
+    _save_bumping_version(instance, ["deleted_at", "deleted_by"])
     audit.record(instance, kind=AuditEntry.Kind.DELETE, actor=by, note=note)
 
 
@@ -103,9 +104,15 @@ def restore(instance: TrackedModel, *, by: User | None) -> None:
         )
     instance.deleted_at = None
     instance.deleted_by = None
-    instance.version += 1
-    instance.save(update_fields=["deleted_at", "deleted_by", "version", "updated_at"])
+    _save_bumping_version(instance, ["deleted_at", "deleted_by"])
     audit.record(instance, kind=AuditEntry.Kind.RESTORE, actor=by)
+
+
+def _save_bumping_version(instance: TrackedModel, fields: list[str]) -> None:
+    # Counting up in the database, so that a stale in-memory version never moves it back.
+    instance.version = F("version") + 1  # type: ignore[assignment]
+    instance.save(update_fields=[*fields, "version", "updated_at"])
+    instance.refresh_from_db(fields=["version"])
 
 
 def retention_cutoff(now=None, retention_days: int | None = None):
@@ -121,8 +128,17 @@ def purge_date(instance: TrackedModel):
 
 
 @transaction.atomic
-def purge(instance: TrackedModel, *, by: User | None, now=None) -> None:
-    """Delete a record for good once its retention period is over; the audit trail stays."""
+def purge(instance: TrackedModel, *, by: User | None, now=None) -> bool:
+    """Delete a record for good once its retention period is over; the audit trail stays.
+
+    Returns False when the record was already gone (purged meanwhile by someone else).
+    """
+    # Lock and re-read the row: two purge jobs may run at once (several workers, a manual
+    # run beside the nightly one) and the record may have been restored since it was read.
+    current = type(instance).all_objects.select_for_update().filter(pk=instance.pk).first()
+    if current is None:
+        return False
+    instance.deleted_at = current.deleted_at
     if instance.deleted_at is None:
         raise field_error(
             "deleted_at", _("This record is not in the recycle bin."), ErrorCode.NOT_DELETED
@@ -136,6 +152,7 @@ def purge(instance: TrackedModel, *, by: User | None, now=None) -> None:
         )
     audit.record(instance, kind=AuditEntry.Kind.PURGE, actor=by)
     instance.delete()
+    return True
 
 
 def purge_expired(*, now=None) -> int:
@@ -145,12 +162,19 @@ def purge_expired(*, now=None) -> int:
     cutoff = retention_cutoff(now)
     purged = 0
     for model in recyclable_types().values():
+        # The ids first: no cursor stays open while rows are deleted (on SQLite an open read
+        # would pin an old snapshot and make the writes fail when the web server wrote since).
         expired = model.all_objects.filter(deleted_at__lt=cutoff).order_by("pk")
-        for instance in expired.iterator(chunk_size=500):
-            try:
-                purge(instance, by=None, now=now)
-            except models.ProtectedError:
-                # Something still points at it; it stays in the bin until that is gone.
-                continue
-            purged += 1
+        ids = list(expired.values_list("pk", flat=True))
+        for start in range(0, len(ids), 500):
+            batch = model.all_objects.filter(pk__in=ids[start : start + 500]).order_by("pk")
+            for instance in batch:
+                try:
+                    purged += purge(instance, by=None, now=now)
+                except models.ProtectedError:
+                    # Something still points at it; it stays in the bin until that is gone.
+                    continue
+                except ValidationError:
+                    # Restored since the ids were read.
+                    continue
     return purged
