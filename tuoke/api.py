@@ -4,9 +4,13 @@ Each app adds its router here; the shared rules (auth, errors, pages, throttling
 ``tuoke.core.api``.
 """
 
-from ninja import NinjaAPI
-
-from tuoke.core.api import UserRateThrottle, install_error_handlers, session_auth, token_auth
+from tuoke.core.api import (
+    TuokeNinjaAPI,
+    UserRateThrottle,
+    install_error_handlers,
+    session_auth,
+    token_auth,
+)
 from tuoke.org.api import router as org_router
 
 DESCRIPTION = """
@@ -34,7 +38,7 @@ or `Accept-Language`). Bad input is 400, unknown or out-of-scope records 404, a 
 since, the answer is 409 and nothing is written.
 """
 
-api = NinjaAPI(
+api = TuokeNinjaAPI(
     title="Tuoke CRM API",
     version="1.0.0",
     description=DESCRIPTION,

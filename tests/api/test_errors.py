@@ -131,3 +131,12 @@ def test_it_answers_in_the_users_language(api_as, admin_user):
         "username",
     )
     assert body["errors"][0]["message"] == "这个字段是必填项。"
+
+
+def test_it_answers_unknown_paths_and_methods_in_the_common_format(admin_api, anonymous_api):
+    assert_error(admin_api.get("/nothing-here"), 404)
+    assert_error(anonymous_api.post("/nothing/here", {}), 404)
+    response = admin_api.client.put(f"{API}/users")
+    body = assert_error(response, 405)
+    assert body["code"] == "method_not_allowed"
+    assert "POST" in response["Allow"]

@@ -77,3 +77,19 @@ def test_it_throttles_a_user_beyond_the_rate(api_as, token_api, rep_east, rep_so
         # His tokens share his budget; somebody else still gets through.
         assert_error(token_api(rep_east).get("/me"), 429)
         assert api_as(rep_south).get("/me").status_code == 200
+
+
+def test_it_throttles_with_a_rate_given_to_the_throttle(rf, rep_east):
+    from tuoke.core.api import UserRateThrottle
+
+    throttle = UserRateThrottle("2/m")
+    request = rf.get("/")
+    request.auth = rep_east
+    assert [throttle.allow_request(request) for _ in range(3)] == [True, True, False]
+    assert 0 < throttle.wait() <= 60
+
+
+def test_it_does_not_throttle_when_the_rate_is_empty(api_as, rep_east, settings):
+    settings.API_THROTTLE_RATE = ""
+    api = api_as(rep_east)
+    assert all(api.get("/me").status_code == 200 for _ in range(5))

@@ -4,15 +4,18 @@ error format for every 4xx, page-number pagination, and fetch-and-authorise help
 from __future__ import annotations
 
 import threading
+from functools import wraps
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import URLPattern, URLResolver, re_path
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
@@ -156,9 +159,14 @@ class UserRateThrottle(SimpleRateThrottle):
     scope = "user"
 
     def __init__(self, rate: str | None = None) -> None:
+        # Not calling super().__init__: it would look the rate up in ninja's own settings.
         self._fixed_rate = rate
         self._local = threading.local()
-        super().__init__(rate or settings.API_THROTTLE_RATE)
+        self.rate = rate
+
+    def _current_rate(self) -> tuple[int | None, int | None]:
+        # An empty API_THROTTLE_RATE switches throttling off.
+        return self.parse_rate(self._fixed_rate or settings.API_THROTTLE_RATE or None)
 
     def get_cache_key(self, request: HttpRequest) -> str | None:
         user = getattr(request, "auth", None)
@@ -167,7 +175,7 @@ class UserRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": user.pk}
 
     def allow_request(self, request: HttpRequest) -> bool:
-        num_requests, duration = self.parse_rate(self._fixed_rate or settings.API_THROTTLE_RATE)
+        num_requests, duration = self._current_rate()
         key = self.get_cache_key(request)
         if key is None or num_requests is None or duration is None:
             return True
@@ -324,6 +332,40 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(HttpError, on_http_error)
 
 
+class TuokeNinjaAPI(NinjaAPI):
+    """NinjaAPI whose answers for unknown paths and wrong methods use the common error body
+    too (ninja answers those with HTML or plain text, outside its exception handlers)."""
+
+    @property
+    def urls(self) -> tuple[list[URLPattern | URLResolver], str, str]:
+        patterns, app_name, namespace = super().urls
+        wrapped: list[URLPattern | URLResolver] = [
+            URLPattern(p.pattern, self._json_not_allowed(p.callback), p.default_args, p.name)
+            if isinstance(p, URLPattern)
+            else p
+            for p in patterns
+        ]
+        wrapped.append(re_path(r"^.*$", self._not_found, name="api-not-found"))
+        return wrapped, app_name, namespace
+
+    def _json_not_allowed(self, view: Any) -> Any:
+        @wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            if isinstance(response, HttpResponseNotAllowed):
+                detail = _("This method is not allowed here.")
+                answer = error_response(self, request, 405, detail, "method_not_allowed")
+                answer["Allow"] = response["Allow"]
+                return answer
+            return response
+
+        return checked
+
+    @csrf_exempt
+    def _not_found(self, request: HttpRequest) -> HttpResponse:
+        return error_response(self, request, 404, _("Not found."), "not_found")
+
+
 # --- Pagination -------------------------------------------------------------------------------
 
 
@@ -401,8 +443,31 @@ def resolve_many(user: User, model: type[M], pks: list[int], field: str) -> list
     return found
 
 
-def sent(payload: Schema, *, nullable: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+def _version_is_required(schema: dict[str, Any]) -> None:
+    schema.setdefault("required", []).append("version")
+
+
+class VersionedPatch(Schema):
+    """The base of PATCH bodies. ``version`` is required, yet checked by ``sent`` only after the
+    record was fetched, so that a record out of the caller's scope is 404 whatever he sent."""
+
+    version: int | None = Field(
+        None,
+        ge=0,
+        le=2**31 - 1,
+        description="Required: the version you read; 409 if the record changed since",
+        examples=[1],
+    )
+
+    model_config = {"json_schema_extra": _version_is_required}
+
+
+def sent(
+    payload: VersionedPatch, *, nullable: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """The fields a PATCH sent, without ``version``; null only where the field may be empty."""
+    if payload.version is None:
+        raise field_error("version", _("This field is required."), ErrorCode.REQUIRED)
     changes = payload.model_dump(exclude_unset=True)
     changes.pop("version", None)
     for name, value in changes.items():

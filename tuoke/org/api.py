@@ -18,6 +18,7 @@ from tuoke.core.api import (
     Ref,
     ScopeName,
     Text,
+    VersionedPatch,
     get_for_action,
     require,
     resolve,
@@ -112,8 +113,7 @@ class UserCreate(Schema):
     role_ids: list[RecordId] = Field(default_factory=list, examples=[[5]])
 
 
-class UserUpdate(Schema):
-    version: int = Field(description="The version you read; 409 if it changed since")
+class UserUpdate(VersionedPatch):
     username: Text | None = None
     display_name: Text | None = None
     email: Text | None = None
@@ -141,8 +141,7 @@ class UnitCreate(Schema):
     manager_id: RecordId | None = None
 
 
-class UnitUpdate(Schema):
-    version: int = Field(description="The version you read; 409 if it changed since")
+class UnitUpdate(VersionedPatch):
     name: Text | None = None
     parent_id: RecordId | None = None
     manager_id: RecordId | None = None
@@ -167,8 +166,7 @@ class RoleCreate(Schema):
     grants: list[GrantSchema] = Field(default_factory=list)
 
 
-class RoleUpdate(Schema):
-    version: int = Field(description="The version you read; 409 if it changed since")
+class RoleUpdate(VersionedPatch):
     name: Text | None = None
     description: Text | None = None
     grants: list[GrantSchema] | None = Field(
