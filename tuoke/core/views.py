@@ -48,10 +48,10 @@ def audit_trail(request, instance: models.Model, *, per_page: int = AUDIT_PAGE_S
 
 def _labelled(model: type[models.Model], change: dict) -> dict:
     try:
-        label = str(model._meta.get_field(change.get("field", "")).verbose_name)
+        label = getattr(model._meta.get_field(change.get("field", "")), "verbose_name", None)
     except FieldDoesNotExist:
-        label = change.get("label") or change.get("field", "")
-    return {**change, "label": label}
+        label = None
+    return {**change, "label": str(label or change.get("label") or change.get("field", ""))}
 
 
 def add_service_error(form, exc: ValidationError | Conflict) -> None:

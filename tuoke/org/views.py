@@ -7,7 +7,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -18,7 +19,7 @@ from tuoke.core.views import add_service_error, audit_trail, paginate
 
 from . import services
 from .forms import InviteForm, RoleForm, UnitForm, UserForm
-from .models import OrgUnit, Role, User
+from .models import OrgUnit, Role, RoleGrant, User
 
 # --- Access ------------------------------------------------------------------------------------
 
@@ -413,11 +414,24 @@ def user_reactivate(request, pk: int):
 
 @login_required
 def role_list(request):
+    # Counted in subqueries: the scope's own join on users must not narrow the counts.
+    holders = (
+        Role.users.through.objects.filter(role=OuterRef("pk"), user__is_active=True)
+        .values("role")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    grants = (
+        RoleGrant.objects.filter(role=OuterRef("pk"))
+        .values("role")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
     roles = (
         Role.objects.visible_to(request.user)
         .annotate(
-            user_count=Count("users", filter=Q(users__is_active=True), distinct=True),
-            grant_count=Count("grants", distinct=True),
+            user_count=Coalesce(Subquery(holders), 0),
+            grant_count=Coalesce(Subquery(grants), 0),
         )
         .order_by("name")
     )
