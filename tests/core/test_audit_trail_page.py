@@ -24,7 +24,9 @@ def test_it_shows_who_when_and_each_change_with_the_old_value_struck_through(peo
     assert "2026-11-22 14:03" in html
     assert "孙总监" in html
     assert 'data-kind="update"' in html
-    assert '<span class="audit-old">华东销售组</span> → <span class="audit-new">华东大区</span>' in html
+    old = '<span class="audit-old">华东销售组</span>'
+    new = '<span class="audit-new">华东大区</span>'
+    assert f"{old} → {new}" in html
     assert 'data-field="name"' in html
 
 

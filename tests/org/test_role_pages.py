@@ -9,9 +9,7 @@ from tuoke.org.models import Role
 
 def _matrix(**cells):
     """Every cell of the grant matrix set to none, except those given as type__action=scope."""
-    data = {
-        grant_field_name(rt, a.value): Scope.NONE for rt in record_types() for a in Action
-    }
+    data = {grant_field_name(rt, a.value): Scope.NONE for rt in record_types() for a in Action}
     for key, scope in cells.items():
         data[f"grant__{key}"] = scope
     return data

@@ -154,15 +154,13 @@ def test_it_keeps_a_rep_out_of_the_write_pages(people, login):
     assert colleague.is_active
 
 
-def test_it_invites_a_user_with_an_emailed_link(
-    people, login, django_capture_on_commit_callbacks
-):
+def test_it_invites_a_user_with_an_emailed_link(people, login, django_capture_on_commit_callbacks):
     east = OrgUnit.objects.get(name="华东销售组")
     rep = Role.objects.get(name="销售代表")
     client = login(people["admin"])
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-        "/org/users/invite/",
+            "/org/users/invite/",
             {
                 "username": "rep_east3",
                 "display_name": "何静",
