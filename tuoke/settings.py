@@ -4,6 +4,7 @@ Without any variable set, Tuoke runs on SQLite under ``var/`` with jobs on Celer
 filesystem transport, so a first ``make run`` needs nothing installed.
 """
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -47,8 +48,14 @@ def _secret_key() -> str:
         return os.environ["SECRET_KEY"]
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(64))
-        key_file.chmod(0o600)
+        # The web server and the worker may start together: write aside, then link into place,
+        # which fails if another process got there first, so every process reads the same key.
+        draft = VAR_DIR / f"secret_key.{os.getpid()}"
+        draft.write_text(secrets.token_urlsafe(64))
+        draft.chmod(0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, key_file)
+        draft.unlink()
     return key_file.read_text().strip()
 
 
@@ -237,6 +244,7 @@ else:
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
         "store_processed": False,
     }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = envbool("TUOKE_TASKS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE

@@ -67,6 +67,24 @@ def test_it_generates_the_secret_key_once_and_keeps_it(tmp_path):
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
 
+def test_it_generates_one_secret_key_for_processes_starting_together(tmp_path):
+    code = PRINT_SETTING.format("settings.SECRET_KEY")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "TUOKE_VAR_DIR": str(tmp_path / "var"),
+        "DJANGO_SETTINGS_MODULE": "tuoke.settings",
+    }
+    starting = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], env=env, cwd=REPO, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    keys = {process.communicate(timeout=120)[0].strip() for process in starting}
+    assert keys == {(tmp_path / "var" / "secret_key").read_text().strip()}
+    assert [p.name for p in (tmp_path / "var").glob("secret_key*")] == ["secret_key"]
+
+
 def test_it_prefers_the_secret_key_from_the_environment(tmp_path):
     key = secrets.token_urlsafe(64)
     done = _python(PRINT_SETTING.format("settings.SECRET_KEY"), tmp_path, SECRET_KEY=key)
@@ -133,7 +151,7 @@ def test_it_runs_jobs_on_the_filesystem_without_redis_and_on_redis_with_it(tmp_p
         ("", "en"),
     ],
 )
-def test_it_speaks_the_browsers_language_on_the_login_page(client, db, accept_language, expected):
+def test_it_speaks_the_language_asked_for_on_the_login_page(client, db, accept_language, expected):
     response = client.get("/login/", HTTP_ACCEPT_LANGUAGE=accept_language)
     assert response.status_code == 200
     language = response.wsgi_request.LANGUAGE_CODE
@@ -141,7 +159,7 @@ def test_it_speaks_the_browsers_language_on_the_login_page(client, db, accept_la
     assert f'<html lang="{expected}"' in response.content.decode()
 
 
-def test_it_keeps_the_language_chosen_with_the_switch_over_the_browsers(client, db, settings):
+def test_it_prefers_the_language_chosen_with_the_switch(client, db, settings):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     response = client.get("/login/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
     language = response.wsgi_request.LANGUAGE_CODE
