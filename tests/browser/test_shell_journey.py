@@ -32,6 +32,8 @@ def test_it_lets_a_rep_open_every_navigation_entry(
             # The sidebar is a collapsed menu on a phone: open it, then tap the entry.
             assert not page.locator(f"[data-nav={key}]").is_visible()
             page.click("[data-testid=nav-toggle]")
+            # Wait for Bootstrap's collapse to finish opening before tapping.
+            page.locator("#sidebar-menu.show:not(.collapsing)").wait_for()
         link = page.locator(f"[data-nav={key}]")
         link.wait_for(state="visible")
         link.click()
@@ -47,6 +49,7 @@ def test_it_lets_a_rep_open_every_navigation_entry(
     page.goto("/")
     if device == "phone":
         page.click("[data-testid=nav-toggle]")
+        page.locator("#sidebar-menu.show:not(.collapsing)").wait_for()
     assert page.locator("[data-nav=home]").inner_text().strip() == home_label
     assert console.errors == []
 
