@@ -61,22 +61,26 @@ def _someone_elses_token(people):
     return token
 
 
+def _each(names: tuple[str, ...], params: dict[str, Callable]) -> dict[str, dict]:
+    return dict.fromkeys(names, params)  # the same read-only params for each name
+
+
 # URL name or API path → (kwarg name → function(people) returning an out-of-scope record's pk)
 OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
     "token_revoke": {"pk": lambda p: _someone_elses_token(p).pk},
-    **dict.fromkeys(
+    **_each(
         ("org:unit_detail", "org:unit_edit", "org:unit_delete"),
         {"pk": lambda p: _south_unit(p).pk},
     ),
-    **dict.fromkeys(
+    **_each(
         ("org:user_detail", "org:user_edit", "org:user_deactivate", "org:user_reactivate"),
         {"pk": lambda p: p["rep_south1"].pk},
     ),
-    **dict.fromkeys(
+    **_each(
         ("org:role_detail", "org:role_edit", "org:role_delete"),
         {"pk": lambda p: _boss_role(p).pk},
     ),
-    **dict.fromkeys(
+    **_each(
         ("core:restore", "core:purge"),
         {"record_type": lambda p: "role", "pk": lambda p: _deleted_role(p).pk},
     ),

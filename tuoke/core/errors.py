@@ -16,6 +16,7 @@ class ErrorCode(StrEnum):
     IN_USE = "in_use"
     DUPLICATE = "duplicate"
     SELF_ACTION = "self_action"
+    FORBIDDEN = "forbidden"
 
 
 class Conflict(Exception):

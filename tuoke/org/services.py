@@ -94,6 +94,23 @@ def _audit_user(user: User, before: dict[str, str], *, by: User | None, kind: st
         audit.record(user, kind=kind, actor=by, changes=changes, note=note)
 
 
+def _check_may_assign_roles(by: User | None, *, before: set[int], after: set[int]) -> None:
+    """Handing out roles hands out access: only those who administer roles may change them.
+
+    ``by`` None is the system itself (the demo, migrations, commands run by an operator).
+    """
+    from tuoke.core.scope import can
+
+    if by is None or before == after:
+        return
+    if not can(by, "role", Action.ADMINISTER):
+        raise field_error(
+            "roles",
+            _("Only administrators of roles may give or take away roles."),
+            ErrorCode.FORBIDDEN,
+        )
+
+
 def set_password_link(user: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
@@ -115,6 +132,8 @@ def invite_user(
     base_url: str = "",
 ) -> User:
     """Create an account; without a password the invitee sets one through an e-mailed link."""
+    roles = list(roles)
+    _check_may_assign_roles(by, before=set(), after={r.pk for r in roles})
     username = username.strip()
     if User.objects.filter(username__iexact=username).exists():
         raise field_error("username", _("This username is already taken."), ErrorCode.DUPLICATE)
@@ -173,6 +192,12 @@ def update_user(
     user.version += 1
     user.save()
     if roles is not None:
+        roles = list(roles)
+        _check_may_assign_roles(
+            by,
+            before=set(user.roles.values_list("pk", flat=True)),
+            after={r.pk for r in roles},
+        )
         user.roles.set(roles)
     _audit_user(user, before, by=by, kind=AuditEntry.Kind.UPDATE)
     return user
