@@ -161,10 +161,6 @@ def test_it_refuses_a_stale_user_edit(people):
     assert User.objects.get(pk=rep.pk).title == "高级"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="update_user compares the version in memory only; the row is not checked (lost update)",
-)
 def test_it_detects_a_concurrent_user_edit_at_the_row(people):
     mine = User.objects.get(username="rep_east1")
     theirs = User.objects.get(username="rep_east1")
@@ -225,9 +221,6 @@ def test_it_creates_a_role_with_its_grants(people):
     assert (entry.kind, entry.actor) == (AuditEntry.Kind.CREATE, people["admin"])
 
 
-@pytest.mark.xfail(
-    strict=True, reason="create_role audits name and description, not yet the initial grants"
-)
 def test_it_audits_the_initial_grants_of_a_role(people):
     role = services.create_role(name="审计", grants=AUDITOR_GRANTS, by=people["admin"])
     assert "grants" in {c["field"] for c in trail_of(role).first().changes}

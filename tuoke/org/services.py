@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from tuoke.core import audit
 from tuoke.core import services as core_services
-from tuoke.core.errors import ErrorCode, field_error
+from tuoke.core.errors import Conflict, ErrorCode, field_error
 from tuoke.core.models import Action, AuditEntry, Scope
 from tuoke.core.scope import record_types
 
@@ -182,15 +182,21 @@ def update_user(
     if "is_active" in changes and not changes["is_active"] and by is not None and by.pk == user.pk:
         raise field_error("is_active", _("You cannot deactivate yourself."), ErrorCode.SELF_ACTION)
     if expected_version is not None and expected_version != user.version:
-        from tuoke.core.errors import Conflict
-
         raise Conflict()
     for name, value in changes.items():
         setattr(user, name, value)
     user.full_clean(exclude=["password"])
     user.updated_by = by
-    user.version += 1
-    user.save()
+    # Write only the changed fields, and only if the row still has the version we read:
+    # a concurrent edit (or a password change) is never silently overwritten.
+    current = user.version
+    fields = {name: getattr(user, name) for name in changes}
+    written = User.objects.filter(pk=user.pk, version=current).update(
+        **fields, updated_by=by, updated_at=timezone.now(), version=current + 1
+    )
+    if written == 0:
+        raise Conflict()
+    user.version = current + 1
     if roles is not None:
         roles = list(roles)
         _check_may_assign_roles(
@@ -261,6 +267,14 @@ def create_role(
     _validate_grants(grants)
     role = core_services.create_record(Role, by=by, name=name.strip(), description=description)
     _set_grants(role, grants)
+    # The creation entry carries the initial grants, so the trail shows what the role began with.
+    entry = audit.trail_of(role).first()
+    if entry is not None and role.grants.exists():
+        entry.changes = [
+            *entry.changes,
+            {"field": "grants", "label": str(_("Grants")), "old": "", "new": _grants_text(role)},
+        ]
+        entry.save(update_fields=["changes"])
     return role
 
 
