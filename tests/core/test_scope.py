@@ -7,11 +7,12 @@ finance and marketing units.
 """
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 
 from tuoke.core.models import Action, OwnedModel, Scope
-from tuoke.core.scope import can, get_for, scope_of, scope_queryset
+from tuoke.core.scope import can, get_for, get_for_action, scope_of, scope_queryset
 from tuoke.org.models import OrgUnit, Role, User
 from tuoke.org.services import create_role, create_unit, deactivate_user, update_user
 
@@ -203,3 +204,27 @@ def test_it_hides_a_deleted_record_from_get_for(people):
     soft_delete(role, by=None)
     with pytest.raises(Http404):
         get_for(people["admin"], Role, role.pk)
+
+
+def test_it_lets_administering_include_every_action_within_its_scope(people):
+    clerk = _with_roles(
+        people["rep_east1"],
+        create_role(
+            name="部门管理员",
+            grants={("user", Action.ADMINISTER): Scope.UNIT, ("user", Action.EDIT): Scope.OWN},
+            by=None,
+        ),
+    )
+    assert scope_of(clerk, "user", Action.EDIT) == Scope.UNIT
+    assert scope_of(clerk, "user", Action.DELETE) == Scope.UNIT
+    assert scope_of(clerk, "org_unit", Action.EDIT) == Scope.NONE
+
+
+def test_it_tells_a_record_out_of_sight_from_one_out_of_reach(people):
+    rep = people["rep_east1"]
+    colleague, stranger = people["rep_east2"], people["rep_south1"]
+    with pytest.raises(PermissionDenied):
+        get_for_action(rep, User, colleague.pk, Action.EDIT)
+    with pytest.raises(Http404):
+        get_for_action(rep, User, stranger.pk, Action.EDIT)
+    assert get_for_action(people["admin"], User, stranger.pk, Action.EDIT) == stranger

@@ -54,12 +54,12 @@ def test_it_gives_a_rep_404_for_a_role_he_does_not_hold(people, login):
     assert client.post(f"/org/roles/{boss_role.pk}/delete/").status_code == 404
 
 
-def test_it_keeps_a_rep_out_of_the_write_pages(people, login):
+def test_it_refuses_a_rep_the_write_pages(people, login):
     own = Role.objects.get(name="销售代表")
     client = login(people["rep_east1"])
     assert client.get("/org/roles/new/").status_code == 403
-    assert client.get(f"/org/roles/{own.pk}/edit/").status_code == 404
-    assert client.post(f"/org/roles/{own.pk}/delete/").status_code == 404
+    assert client.get(f"/org/roles/{own.pk}/edit/").status_code == 403
+    assert client.post(f"/org/roles/{own.pk}/delete/").status_code == 403
     assert Role.objects.filter(pk=own.pk).exists()
 
 

@@ -27,7 +27,7 @@ from pydantic import AfterValidator
 
 from .errors import Conflict, ErrorCode, error_list, field_error
 from .models import Scope
-from .scope import get_for, scope_queryset
+from .scope import scope_queryset
 
 if TYPE_CHECKING:
     from tuoke.org.models import User
@@ -407,15 +407,6 @@ def require(user: User, record_type: str, action: str) -> None:
 
     if not can(user, record_type, action):
         raise PermissionDenied(_("You do not have permission to do this."))
-
-
-def get_for_action(user: User, queryset_or_model: Any, pk: int, action: str) -> Any:
-    """The record if the user may ``action`` it; 404 if he cannot even see it, else 403."""
-    try:
-        return get_for(user, queryset_or_model, pk, action)
-    except Http404:
-        get_for(user, queryset_or_model, pk)  # raises Http404 when it is out of his sight
-        raise PermissionDenied(_("You do not have permission to do this.")) from None
 
 
 def resolve(user: User, model: type[M], pk: int | None, field: str) -> M | None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeVar
 
 from django.apps import apps
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from .models import Action, Scope, TrackedModel
 
@@ -56,12 +58,19 @@ def grants_of(user: User) -> dict[tuple[str, str], int]:
 
 
 def scope_of(user: User, record_type: str, action: str = Action.VIEW) -> int:
-    """The widest scope any of the user's roles grants for this action on this record type."""
+    """The widest scope any of the user's roles grants for this action on this record type.
+
+    Administering a record type includes every action on it, within the administer scope.
+    """
     if not user.is_authenticated or not user.is_active:
         return Scope.NONE
     if user.is_superuser:
         return Scope.ALL
-    return grants_of(user).get((record_type, str(action)), Scope.NONE)
+    grants = grants_of(user)
+    return max(
+        grants.get((record_type, str(action)), Scope.NONE),
+        grants.get((record_type, str(Action.ADMINISTER)), Scope.NONE),
+    )
 
 
 def can(user: User, record_type: str, action: str = Action.VIEW) -> bool:
@@ -89,3 +98,19 @@ def get_for(user: User, queryset_or_model, pk, action: str = Action.VIEW):
         return scope_queryset(queryset, user, action).get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
+
+
+def get_for_action(user: User, queryset_or_model, pk, action: str):
+    """Fetch a record for an action: Http404 if the user cannot even see it, PermissionDenied
+    if he sees it but his roles do not let him ``action`` it."""
+    try:
+        return get_for(user, queryset_or_model, pk, action)
+    except Http404:
+        get_for(user, queryset_or_model, pk)  # Http404 when it is out of his sight
+        raise PermissionDenied(_("You do not have permission to do this.")) from None
+
+
+def may_act_on(user: User, record: models.Model, action: str) -> bool:
+    """Whether the user may ``action`` this record (shows or hides its buttons)."""
+    model = type(record)
+    return scope_queryset(model._default_manager.filter(pk=record.pk), user, action).exists()

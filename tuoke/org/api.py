@@ -19,7 +19,6 @@ from tuoke.core.api import (
     ScopeName,
     Text,
     VersionedPatch,
-    get_for_action,
     require,
     resolve,
     resolve_many,
@@ -29,7 +28,7 @@ from tuoke.core.api import (
 )
 from tuoke.core.errors import ErrorCode, field_error
 from tuoke.core.models import Action, Scope
-from tuoke.core.scope import get_for, grants_of, record_types
+from tuoke.core.scope import get_for, get_for_action, grants_of, record_types
 
 from . import services
 from .models import OrgUnit, Role, User

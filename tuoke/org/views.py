@@ -14,7 +14,14 @@ from django.utils.translation import gettext as _
 
 from tuoke.core.errors import Conflict
 from tuoke.core.models import Action, Scope
-from tuoke.core.scope import can, get_for, record_types, scope_of, scope_queryset
+from tuoke.core.scope import (
+    can,
+    get_for,
+    get_for_action,
+    may_act_on,
+    record_types,
+    scope_queryset,
+)
 from tuoke.core.views import add_service_error, audit_trail, paginate
 
 from . import services
@@ -24,30 +31,9 @@ from .models import OrgUnit, Role, RoleGrant, User
 # --- Access ------------------------------------------------------------------------------------
 
 
-def _acting_scope(user, record_type: str, action: str) -> str:
-    """The grant that reaches furthest for a write: the action's own, or ``administer``."""
-    if scope_of(user, record_type, Action.ADMINISTER) > scope_of(user, record_type, action):
-        return Action.ADMINISTER
-    return action
-
-
-def may(user, record_type: str, action: str) -> bool:
-    return can(user, record_type, action) or can(user, record_type, Action.ADMINISTER)
-
-
-def for_action(user, queryset, action: str):
-    """The records of ``queryset`` the user may ``action`` (or administer)."""
-    return scope_queryset(queryset, user, _acting_scope(user, queryset.model.record_type, action))
-
-
-def get_for_action(user, queryset, pk, action: str):
-    """One record the user may ``action`` (or administer), or Http404."""
-    return get_for(user, queryset, pk, _acting_scope(user, queryset.model.record_type, action))
-
-
 def _require(user, record_type: str, action: str) -> None:
     # Pages that create records have no record to hide, so a plain refusal is honest.
-    if not may(user, record_type, action):
+    if not can(user, record_type, action):
         raise PermissionDenied
 
 
@@ -85,7 +71,7 @@ def unit_list(request):
     return render(
         request,
         "org/unit_list.html",
-        {"units": units, "may_create": may(request.user, "org_unit", Action.CREATE)},
+        {"units": units, "may_create": can(request.user, "org_unit", Action.CREATE)},
     )
 
 
@@ -106,23 +92,17 @@ def unit_detail(request, pk: int):
             "unit": unit,
             "members": members,
             "children": children,
-            "may_edit": _may_on(request.user, unit, Action.EDIT),
-            "may_delete": _may_on(request.user, unit, Action.DELETE),
+            "may_edit": may_act_on(request.user, unit, Action.EDIT),
+            "may_delete": may_act_on(request.user, unit, Action.DELETE),
             "audit_page": audit_trail(request, unit),
         },
     )
 
 
-def _may_on(user, record, action: str) -> bool:
-    """Whether the user may ``action`` this record (shows or hides its buttons)."""
-    model = type(record)
-    return for_action(user, model._default_manager.filter(pk=record.pk), action).exists()
-
-
 @login_required
 def unit_create(request):
     _require(request.user, "org_unit", Action.CREATE)
-    units = for_action(request.user, OrgUnit.objects.all(), Action.CREATE).order_by("path")
+    units = scope_queryset(OrgUnit.objects.all(), request.user, Action.CREATE).order_by("path")
     people = _people_choices(request.user)
     initial = {"parent": request.GET.get("parent")} if request.GET.get("parent") else None
     form = UnitForm(request.POST or None, units=units, people=people, initial=initial)
@@ -143,7 +123,7 @@ def unit_create(request):
 @login_required
 def unit_edit(request, pk: int):
     unit = get_for_action(request.user, OrgUnit.objects.all(), pk, Action.EDIT)
-    units = for_action(request.user, OrgUnit.objects.all(), Action.EDIT).order_by("path")
+    units = scope_queryset(OrgUnit.objects.all(), request.user, Action.EDIT).order_by("path")
     people = _people_choices(request.user)
     initial = {
         "name": unit.name,
@@ -265,7 +245,7 @@ def user_list(request):
             "status": status,
             "sort": sort,
             "filtered": bool(query or unit or role or status),
-            "may_invite": may(user, "user", Action.CREATE),
+            "may_invite": can(user, "user", Action.CREATE),
         },
     )
 
@@ -278,13 +258,13 @@ def user_detail(request, pk: int):
         pk,
     )
     # The trail holds login addresses, so only administrators and the person himself see it.
-    show_audit = person.pk == request.user.pk or may(request.user, "user", Action.ADMINISTER)
+    show_audit = person.pk == request.user.pk or can(request.user, "user", Action.ADMINISTER)
     return render(
         request,
         "org/user_detail.html",
         {
             "person": person,
-            "may_edit": _may_on(request.user, person, Action.EDIT),
+            "may_edit": may_act_on(request.user, person, Action.EDIT),
             "audit_page": audit_trail(request, person) if show_audit else None,
             "is_self": person.pk == request.user.pk,
         },
@@ -374,7 +354,8 @@ def user_edit(request, pk: int):
 
 
 def _set_active(request, pk: int, *, active: bool):
-    person = get_for_action(request.user, User.objects.all(), pk, Action.EDIT)
+    # Deactivating is how users are removed (they are never deleted), so it needs delete.
+    person = get_for_action(request.user, User.objects.all(), pk, Action.DELETE)
     error = ""
     if request.method == "POST":
         try:
@@ -440,7 +421,7 @@ def role_list(request):
         "org/role_list.html",
         {
             "page_obj": paginate(request, roles),
-            "may_create": may(request.user, "role", Action.CREATE),
+            "may_create": can(request.user, "role", Action.CREATE),
         },
     )
 
@@ -474,8 +455,8 @@ def role_detail(request, pk: int):
             "grant_rows": _grant_table(role),
             "actions": list(Action),
             "holders": holders,
-            "may_edit": _may_on(request.user, role, Action.EDIT),
-            "may_delete": _may_on(request.user, role, Action.DELETE),
+            "may_edit": may_act_on(request.user, role, Action.EDIT),
+            "may_delete": may_act_on(request.user, role, Action.DELETE),
             "audit_page": audit_trail(request, role),
         },
     )
