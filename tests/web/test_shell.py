@@ -80,3 +80,37 @@ def test_it_saves_the_profile_and_the_language(login, people, username):
     assert response.status_code == 302
     user.refresh_from_db()
     assert (user.display_name, user.language) == ("新名字", "zh-hans")
+
+
+def test_it_changes_the_password_audited_and_keeps_the_session(login, people):
+    from tuoke.core.audit import trail_of
+
+    rep = people["rep_east1"]
+    client = login(rep)
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": "tuoke-demo",
+            "new_password1": "Hai-Tang-2026!",
+            "new_password2": "Hai-Tang-2026!",
+        },
+    )
+    assert response.status_code == 302
+    rep.refresh_from_db()
+    assert rep.check_password("Hai-Tang-2026!")
+    assert client.get("/").status_code == 200
+    assert trail_of(rep).first().note == "password changed"
+
+
+def test_it_refuses_a_wrong_old_password_with_a_field_message(login, people):
+    client = login(people["rep_east1"])
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": "nope",
+            "new_password1": "Hai-Tang-2026!",
+            "new_password2": "Hai-Tang-2026!",
+        },
+    )
+    assert response.status_code == 200
+    assert 'data-field-error="old_password"' in response.content.decode()

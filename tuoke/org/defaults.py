@@ -6,22 +6,22 @@ Each later app adds the grants for its own record types to ``ROLE_GRANTS`` (see 
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils.translation import gettext_noop
 
 from tuoke.core.models import Action, Scope
 
 ALL_ACTIONS = tuple(Action.values)
 
-# role key → (name, description) — names are stored in Chinese, the demo company's language.
+# role key → (name, description), stored as data in the language of the company (Chinese);
+# administrators rename and describe them in the UI.
 ROLES: dict[str, tuple[str, str]] = {
-    "administrator": ("系统管理员", gettext_noop("Manages units, users, roles and settings")),
-    "boss": ("总经理", gettext_noop("Sees all data of the company")),
-    "director": ("销售总监", gettext_noop("Leads the sales department and its groups")),
-    "sales_manager": ("销售经理", gettext_noop("Leads one sales group")),
-    "sales_rep": ("销售代表", gettext_noop("Works his own customers")),
-    "customer_service": ("客服专员", gettext_noop("Serves signed customers")),
-    "finance": ("财务专员", gettext_noop("Payments, invoices and reconciliation")),
-    "marketing": ("市场专员", gettext_noop("Lead channels and their cost")),
+    "administrator": ("系统管理员", "管理部门、用户、角色和系统设置"),
+    "boss": ("总经理", "查看公司全部数据"),
+    "director": ("销售总监", "领导销售部及其下属销售组"),
+    "sales_manager": ("销售经理", "领导一个销售组"),
+    "sales_rep": ("销售代表", "跟进本人的客户"),
+    "customer_service": ("客服专员", "服务已签约客户"),
+    "finance": ("财务专员", "回款、发票和对账"),
+    "marketing": ("市场专员", "线索渠道及其成本"),
 }
 
 # role key → record type → action → scope

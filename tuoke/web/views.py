@@ -1,6 +1,8 @@
 """The shell's own pages: home, search, account, and the friendly error pages."""
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -126,6 +128,20 @@ def token_revoke(request, pk: int):
     org_services.revoke_token(token, by=request.user)
     messages.success(request, _("The token was revoked."))
     return redirect("account")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change form, written through the service so it is audited."""
+
+    template_name = "registration/password_change.html"
+
+    def form_valid(self, form):
+        org_services.change_password(
+            self.request.user, new_password=form.cleaned_data["new_password1"]
+        )
+        # Keep this session logged in; Django ends the user's other sessions.
+        update_session_auth_hash(self.request, self.request.user)
+        return redirect(self.get_success_url())
 
 
 def error_404(request, exception=None):
