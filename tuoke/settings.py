@@ -254,6 +254,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Tuoke ----------------------------------------------------------------------------------
 RECYCLE_BIN_RETENTION_DAYS = envint("RECYCLE_BIN_RETENTION_DAYS", 30)
+# After this many wrong passwords for one username, logins are refused for the lockout period.
+LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5)
+LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 15 * 60)
 API_PAGE_SIZE = 20
 API_MAX_PAGE_SIZE = envint("API_MAX_PAGE_SIZE", 100)
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "600/m")

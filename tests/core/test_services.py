@@ -234,3 +234,19 @@ def test_it_leaves_a_record_in_the_bin_while_something_still_points_at_it(db):
         assert services.purge_expired() == 1
 
     assert not OrgUnit.all_objects.filter(pk__in=[parent.pk, child.pk]).exists()
+
+
+def test_it_restores_a_unit_only_after_its_parent_unit(people):
+    from tuoke.org.services import create_unit
+
+    admin = people["admin"]
+    parent = create_unit(name="展会组", by=admin)
+    child = create_unit(name="春季展会", parent=parent, by=admin)
+    services.soft_delete(child, by=admin)
+    services.soft_delete(parent, by=admin)
+    with pytest.raises(ValidationError) as caught:
+        services.restore(child, by=admin)
+    assert "parent" in caught.value.message_dict
+    services.restore(parent, by=admin)
+    services.restore(child, by=admin)
+    assert OrgUnit.objects.filter(pk=child.pk).exists()

@@ -102,10 +102,28 @@ def restore(instance: TrackedModel, *, by: User | None) -> None:
         raise field_error(
             "deleted_at", _("This record is not in the recycle bin."), ErrorCode.NOT_DELETED
         )
+    _refuse_deleted_references(instance)
     instance.deleted_at = None
     instance.deleted_by = None
     _save_bumping_version(instance, ["deleted_at", "deleted_by"])
     audit.record(instance, kind=AuditEntry.Kind.RESTORE, actor=by)
+
+
+def _refuse_deleted_references(instance: TrackedModel) -> None:
+    """A record comes back only with what it points at (a unit with its parent unit…)."""
+    for field in instance._meta.concrete_fields:
+        related = field.related_model if field.many_to_one else None
+        if related is None or not issubclass(related, TrackedModel):
+            continue
+        pk = getattr(instance, field.attname)
+        target = related.all_objects.filter(pk=pk, deleted_at__isnull=False).first() if pk else None
+        if target is not None:
+            raise field_error(
+                field.name,
+                _("Restore %(field)s “%(record)s” from the recycle bin first.")
+                % {"field": field.verbose_name, "record": target},
+                ErrorCode.IN_USE,
+            )
 
 
 def _save_bumping_version(instance: TrackedModel, fields: list[str]) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from tuoke.core.models import Action, Scope
 from tuoke.core.scope import record_types
 
+from . import services
 from .models import OrgUnit, Role, User
 
 
@@ -173,3 +177,35 @@ class RoleForm(VersionedForm):
             for cell in row["cells"]
             if self.cleaned_data.get(cell["name"])
         }
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, refusing a username after too many wrong passwords."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "locked": _(
+            "Too many wrong passwords for this account. Wait %(minutes)s minutes, "
+            "or ask your administrator to set a new password."
+        ),
+    }
+
+    locked = False
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        if username and services.login_locked(username):
+            self.locked = True
+            raise ValidationError(
+                self.error_messages["locked"],
+                code="locked",
+                params={"minutes": settings.LOGIN_LOCKOUT_SECONDS // 60},
+            )
+        try:
+            data = super().clean()
+        except ValidationError:
+            if username:
+                services.note_failed_login(username)
+            raise
+        services.clear_failed_logins(username)
+        return data

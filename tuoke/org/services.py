@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -223,6 +224,32 @@ def change_password(user: User, *, new_password: str) -> None:
     user.set_password(new_password)
     user.save(update_fields=["password"])
     audit.record(user, kind=AuditEntry.Kind.UPDATE, actor=user, note="password changed")
+
+
+# --- Login throttling ---------------------------------------------------------------------------
+
+
+def _failures_key(username: str) -> str:
+    return "login-failures:" + hashlib.sha256(username.strip().lower().encode()).hexdigest()
+
+
+def login_locked(username: str) -> bool:
+    """Whether too many wrong passwords were tried for this username lately (ASVS 6.3.1)."""
+    return cache.get(_failures_key(username), 0) >= settings.LOGIN_MAX_FAILURES
+
+
+def note_failed_login(username: str) -> None:
+    key = _failures_key(username)
+    # add() starts the window; incr() keeps it, so the lock lifts a window after the first miss.
+    if not cache.add(key, 1, timeout=settings.LOGIN_LOCKOUT_SECONDS):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add() and incr()
+            cache.add(key, 1, timeout=settings.LOGIN_LOCKOUT_SECONDS)
+
+
+def clear_failed_logins(username: str) -> None:
+    cache.delete(_failures_key(username))
 
 
 # --- Roles ------------------------------------------------------------------------------------
