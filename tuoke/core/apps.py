@@ -22,3 +22,14 @@ class CoreConfig(AppConfig):
                 order=990,
             )
         )
+        register(
+            NavEntry(
+                key="custom_fields",
+                label=_("Custom fields"),
+                url_name="custom_fields:list",
+                icon="forms",
+                section=_("Settings"),
+                order=980,
+                requires=("custom_field", "administer"),
+            )
+        )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -128,6 +129,11 @@ class TrackedModel(models.Model):
         """Rows reached by ``scope`` for ``user``; ALL is handled by the caller."""
         raise NotImplementedError(f"{cls.__name__} must define scope_q")
 
+    @classmethod
+    def shared_q(cls, user: User, action: str) -> Q | None:
+        """Rows shared with ``user`` for ``action`` beyond his scope (e.g. collaborators)."""
+        return None
+
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
@@ -207,3 +213,64 @@ class AuditEntry(models.Model):
     @property
     def display_changes(self) -> list[dict[str, Any]]:
         return self.changes or []
+
+
+class CustomField(TrackedModel):
+    """An administrator-defined field of a record type (``target``), e.g. "ERP number" on
+    customers. Records keep the values in their ``custom`` JSON (see ``tuoke.core.custom_fields``).
+
+    Deleting a definition is soft: the values stay in the records and come back with it, which
+    is why a key stays taken (also by definitions in the recycle bin) until the row is purged.
+    """
+
+    record_type = "custom_field"
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        LONG_TEXT = "long_text", _("Long text")
+        NUMBER = "number", _("Number")
+        MONEY = "money", _("Amount of money")
+        DATE = "date", _("Date")
+        CHOICE = "choice", _("Choice")
+        MULTI_CHOICE = "multi_choice", _("Multiple choice")
+        BOOLEAN = "boolean", _("Yes / no")
+
+    CHOICE_KINDS = frozenset({Kind.CHOICE, Kind.MULTI_CHOICE})
+
+    target = models.CharField(_("record type"), max_length=50)
+    key = models.CharField(
+        _("key"),
+        max_length=50,
+        validators=[
+            RegexValidator(
+                r"^[a-z][a-z0-9_]*\Z",
+                _("Use lowercase letters, digits and “_”, starting with a letter."),
+                code="invalid",
+            )
+        ],
+        help_text=_("The name in the API, imports and exports, e.g. erp_number."),
+    )
+    label = models.CharField(_("label"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.TEXT)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    help_text = models.CharField(_("help text"), max_length=300, blank=True)
+    sort_order = models.IntegerField(_("sort order"), default=0)
+    show_in_list = models.BooleanField(_("show in lists"), default=False)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["target", "sort_order", "label", "pk"]
+        constraints = [
+            # Over deleted rows too: their values are still in the records.
+            models.UniqueConstraint(fields=["target", "key"], name="core_customfield_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @classmethod
+    def scope_q(cls, user: User, scope: int) -> Q:
+        # Configuration: the grant alone decides who sees and changes definitions.
+        return Q()

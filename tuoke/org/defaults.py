@@ -103,3 +103,11 @@ def ensure_default_roles(*, by=None) -> dict:
             role = services.update_role(role, by=by, grants=flat_grants(key))
         roles[key] = role
     return roles
+
+
+# Custom field definitions are configuration every form needs, so everyone reads them;
+# only administrators change them (``extend`` gives the administrator every action).
+extend(
+    "custom_field",
+    {key: {Action.VIEW: Scope.ALL} for key in ROLES if key != "administrator"},
+)
