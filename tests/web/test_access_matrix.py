@@ -54,6 +54,16 @@ def _deleted_role(people):
     return role
 
 
+def _custom_field(people):
+    """A definition every role may view; its pages are for administrators, so a rep gets 404."""
+    from tuoke.core.models import CustomField
+
+    field, _created = CustomField.objects.get_or_create(
+        target="customer", key="erp_number", defaults={"label": "ERP 编号"}
+    )
+    return field
+
+
 def _someone_elses_token(people):
     from tuoke.org.services import create_token
 
@@ -83,6 +93,10 @@ OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
     **_each(
         ("core:restore", "core:purge"),
         {"record_type": lambda p: "role", "pk": lambda p: _deleted_role(p).pk},
+    ),
+    **_each(
+        ("custom_fields:edit", "custom_fields:delete"),
+        {"pk": lambda p: _custom_field(p).pk},
     ),
     "/api/v1/users/{user_id}": {"user_id": lambda p: p["rep_south1"].pk},
     "/api/v1/users/{user_id}/deactivate": {"user_id": lambda p: p["rep_south1"].pk},
