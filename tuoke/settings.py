@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "tuoke.web",
     "tuoke.core",
     "tuoke.org",
+    "tuoke.customers",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     CYCLE = "cycle"
     IN_USE = "in_use"
     DUPLICATE = "duplicate"
+    SIMILAR = "similar"
     SELF_ACTION = "self_action"
     FORBIDDEN = "forbidden"
 

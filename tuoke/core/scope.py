@@ -84,7 +84,9 @@ def scope_queryset(queryset: models.QuerySet[M], user: User, action: str = Actio
         return queryset.none()
     if scope == Scope.ALL:
         return queryset
-    return queryset.filter(model.scope_q(user, scope))
+    condition = model.scope_q(user, scope)
+    shared = model.shared_q(user, str(action)) if hasattr(model, "shared_q") else None
+    return queryset.filter(condition | shared if shared is not None else condition)
 
 
 def get_for(user: User, queryset_or_model, pk, action: str = Action.VIEW):

@@ -1,0 +1,43 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CustomersConfig(AppConfig):
+    name = "tuoke.customers"
+    label = "customers"
+    verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from tuoke.core.models import Action, Scope
+        from tuoke.org import defaults
+
+        own_work = dict.fromkeys(
+            (Action.VIEW, Action.CREATE, Action.EDIT, Action.DELETE, Action.EXPORT), Scope.OWN
+        )
+        team_work = {
+            **dict.fromkeys(
+                (Action.VIEW, Action.CREATE, Action.EDIT, Action.DELETE, Action.EXPORT),
+                Scope.SUBTREE,
+            ),
+            Action.APPROVE: Scope.SUBTREE,
+            Action.IMPORT: Scope.SUBTREE,
+        }
+        for record_type in ("customer", "contact"):
+            defaults.extend(
+                record_type,
+                {
+                    "boss": {
+                        Action.VIEW: Scope.ALL,
+                        Action.EXPORT: Scope.ALL,
+                        Action.APPROVE: Scope.ALL,
+                    },
+                    "director": team_work,
+                    "sales_manager": team_work,
+                    "sales_rep": own_work,
+                    "customer_service": {Action.VIEW: Scope.ALL, Action.EDIT: Scope.OWN},
+                    "finance": {Action.VIEW: Scope.ALL},
+                    "marketing": {Action.VIEW: Scope.OWN, Action.CREATE: Scope.OWN},
+                },
+            )
+        everyone = {Action.VIEW: Scope.ALL, Action.CREATE: Scope.ALL}
+        defaults.extend("tag", {key: everyone for key in defaults.ROLES if key != "administrator"})

@@ -1,0 +1,287 @@
+"""Customers (companies), their contacts and tags, the lifecycle history and who collaborates
+on a customer besides its owner."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q, Subquery
+from django.utils.translation import gettext_lazy as _
+
+from tuoke.core.models import Action, OwnedModel, TrackedModel
+
+
+class LifecycleStatus(models.TextChoices):
+    """Where a customer stands; moved by events (see services.advance_lifecycle), not by hand."""
+
+    LEAD = "lead", _("Lead")
+    POTENTIAL = "potential", _("Potential")
+    INTENT = "intent", _("Intent")
+    SIGNED = "signed", _("Signed")
+    CHURNED = "churned", _("Churned")
+
+
+# The forward order of the lifecycle; CHURNED leaves it.
+LIFECYCLE_ORDER: list[str] = [
+    LifecycleStatus.LEAD,
+    LifecycleStatus.POTENTIAL,
+    LifecycleStatus.INTENT,
+    LifecycleStatus.SIGNED,
+]
+
+
+class Nature(models.TextChoices):
+    PRIVATE = "private", _("Private enterprise")
+    STATE = "state", _("State-owned enterprise")
+    FOREIGN = "foreign", _("Foreign-invested enterprise")
+    JOINT = "joint", _("Joint venture")
+    LISTED = "listed", _("Listed company")
+    PUBLIC = "public", _("Government or public institution")
+    OTHER = "other", _("Other")
+
+
+class Size(models.TextChoices):
+    MICRO = "1-19", _("1–19 employees")
+    SMALL = "20-99", _("20–99 employees")
+    MEDIUM = "100-499", _("100–499 employees")
+    LARGE = "500-999", _("500–999 employees")
+    HUGE = "1000+", _("1000 or more employees")
+
+
+class FundingStage(models.TextChoices):
+    NONE = "none", _("Not funded")
+    ANGEL = "angel", _("Angel")
+    SERIES_A = "a", _("Series A")
+    SERIES_B = "b", _("Series B")
+    SERIES_C = "c", _("Series C and later")
+    PRE_IPO = "pre_ipo", _("Pre-IPO")
+    LISTED = "listed", _("Listed")
+
+
+class Tag(TrackedModel):
+    """A label reps put on customers (e.g. 重点客户, 展会); configuration everyone may read."""
+
+    record_type = "tag"
+    audit_fields = ("name", "color")
+
+    name = models.CharField(_("name"), max_length=30)
+    color = models.CharField(_("colour"), max_length=20, default="blue")
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(deleted_at__isnull=True), name="unique_alive_tag"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def scope_q(cls, user, scope: int) -> Q:
+        return Q()
+
+
+class Customer(OwnedModel):
+    """A company we sell to; its legal name may be unknown before the deal firms up."""
+
+    record_type = "customer"
+    custom_fields_target = "customer"
+    audit_fields = (
+        "legal_name",
+        "short_name",
+        "credit_code",
+        "nature",
+        "size",
+        "industry",
+        "province",
+        "city",
+        "funding_stage",
+        "website",
+        "country",
+        "currency",
+        "owner",
+        "lifecycle_status",
+        "tier",
+        "note",
+    )
+
+    legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
+    short_name = models.CharField(_("short name"), max_length=100, blank=True)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    nature = models.CharField(_("nature"), max_length=20, choices=Nature.choices, blank=True)
+    size = models.CharField(_("size"), max_length=20, choices=Size.choices, blank=True)
+    industry = models.CharField(_("industry"), max_length=50, blank=True)
+    province = models.CharField(_("province"), max_length=30, blank=True)
+    city = models.CharField(_("city"), max_length=30, blank=True)
+    funding_stage = models.CharField(
+        _("funding stage"), max_length=20, choices=FundingStage.choices, blank=True
+    )
+    website = models.URLField(_("website"), max_length=200, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="CN")
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    note = models.TextField(_("note"), blank=True)
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="+")
+    collaborators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("collaborators"),
+        through="Collaborator",
+        blank=True,
+        related_name="+",
+    )
+    lifecycle_status = models.CharField(
+        _("lifecycle status"),
+        max_length=20,
+        choices=LifecycleStatus.choices,
+        default=LifecycleStatus.POTENTIAL,
+        db_index=True,
+    )
+    tier = models.CharField(_("tier"), max_length=1, blank=True)
+    last_follow_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
+
+    # Matching keys kept beside the facts (see tuoke.customers.matching), indexed for the
+    # duplicate check and for search by pinyin initials.
+    name_key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
+    pinyin_full = models.CharField(max_length=400, blank=True, editable=False)
+    pinyin_initials = models.CharField(max_length=100, blank=True, editable=False, db_index=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["-updated_at", "-pk"]
+        indexes = [
+            models.Index(fields=["owner", "-updated_at"], name="customer_owner_recent"),
+            models.Index(fields=["credit_code"], name="customer_credit_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def clean(self) -> None:
+        # A pre-sales customer may lack its legal name, but it needs some name to be found by.
+        if not self.legal_name.strip() and not self.short_name.strip():
+            raise ValidationError(
+                {"short_name": _("Give the customer a short name or its legal name.")},
+                code="required",
+            )
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.legal_name or f"#{self.pk}"
+
+    @classmethod
+    def shared_q(cls, user, action: str) -> Q | None:
+        """Collaborators reach a customer beside its owner's scope: read, or edit if granted."""
+        if action not in (Action.VIEW, Action.EDIT):
+            return None
+        links = Collaborator.objects.filter(user=user)
+        if action == Action.EDIT:
+            links = links.filter(access=Collaborator.Access.EDIT)
+        return Q(pk__in=Subquery(links.values("customer_id")))
+
+
+class Collaborator(models.Model):
+    """A user who works a customer with its owner, with read or edit access."""
+
+    class Access(models.TextChoices):
+        READ = "read", _("Read")
+        EDIT = "edit", _("Edit")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="collaborations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collaborations"
+    )
+    access = models.CharField(_("access"), max_length=10, choices=Access.choices, default="read")
+
+    class Meta:
+        verbose_name = _("collaborator")
+        verbose_name_plural = _("collaborators")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "user"], name="unique_collaborator")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.customer}"
+
+
+class Contact(TrackedModel):
+    """A person at a customer; reached through the customer's data scope."""
+
+    record_type = "contact"
+    custom_fields_target = "contact"
+    audit_fields = ("name", "mobile", "phone", "email", "title", "is_key_person", "note")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="contacts"
+    )
+    name = models.CharField(_("name"), max_length=50)
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True, db_index=True)
+    phone = models.CharField(_("landline"), max_length=20, blank=True, db_index=True)
+    email = models.EmailField(_("e-mail"), blank=True, db_index=True)
+    title = models.CharField(_("job title"), max_length=50, blank=True)
+    is_key_person = models.BooleanField(_("key person"), default=False)
+    note = models.TextField(_("note"), blank=True)
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["-is_key_person", "name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def scope_q(cls, user, scope: int) -> Q:
+        return _through_customer(Customer.scope_q(user, scope))
+
+    @classmethod
+    def shared_q(cls, user, action: str) -> Q | None:
+        shared = Customer.shared_q(user, action)
+        return _through_customer(shared) if shared is not None else None
+
+
+def _through_customer(condition: Q) -> Q:
+    """A condition on Customer rewritten for a model that points at it as ``customer``."""
+    children = [
+        _through_customer(child) if isinstance(child, Q) else (f"customer__{child[0]}", child[1])
+        for child in condition.children
+    ]
+    rewritten = Q(*children, _connector=condition.connector, _negated=condition.negated)
+    return rewritten
+
+
+class LifecycleChange(models.Model):
+    """One move of a customer's lifecycle status, with the event or reason behind it."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="lifecycle_changes"
+    )
+    from_status = models.CharField(
+        _("from"), max_length=20, choices=LifecycleStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=20, choices=LifecycleStatus.choices)
+    cause = models.CharField(_("cause"), max_length=40)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("lifecycle change")
+        verbose_name_plural = _("lifecycle changes")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.from_status} → {self.to_status}"
