@@ -11,6 +11,7 @@ from tuoke.core.api import (
     session_auth,
     token_auth,
 )
+from tuoke.customers.api import router as customers_router
 from tuoke.org.api import router as org_router
 
 DESCRIPTION = """
@@ -48,3 +49,4 @@ api = TuokeNinjaAPI(
 )
 install_error_handlers(api)
 api.add_router("", org_router)
+api.add_router("", customers_router)

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from tests.web.test_access_matrix import _south_customer
 from tuoke.api import api
 from tuoke.org.models import OrgUnit, Role
 
@@ -15,6 +16,8 @@ OUT_OF_SCOPE = {
     "user_id": lambda people: people["rep_south1"].pk,
     "unit_id": lambda people: OrgUnit.objects.get(name="华南销售组").pk,
     "role_id": lambda people: Role.objects.get(name="系统管理员").pk,
+    "customer_id": lambda people: _south_customer(people).pk,
+    "contact_id": lambda people: _south_customer(people).contacts.get().pk,
 }
 
 

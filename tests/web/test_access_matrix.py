@@ -64,6 +64,17 @@ def _custom_field(people):
     return field
 
 
+def _south_customer(people):
+    """A customer of 华南销售组 with one contact (made once per test)."""
+    from tuoke.customers.models import Customer
+    from tuoke.customers.services import create_customer
+
+    existing = Customer.objects.filter(short_name="南方客户").first()
+    return existing or create_customer(
+        by=people["rep_south1"], short_name="南方客户", contacts=[{"name": "陈先生"}]
+    )
+
+
 def _someone_elses_token(people):
     from tuoke.org.services import create_token
 
@@ -98,6 +109,15 @@ OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
         ("custom_fields:edit", "custom_fields:delete"),
         {"pk": lambda p: _custom_field(p).pk},
     ),
+    **_each(
+        (
+            "/api/v1/customers/{customer_id}",
+            "/api/v1/customers/{customer_id}/merge",
+            "/api/v1/customers/{customer_id}/contacts",
+        ),
+        {"customer_id": lambda p: _south_customer(p).pk},
+    ),
+    "/api/v1/contacts/{contact_id}": {"contact_id": lambda p: _south_customer(p).contacts.get().pk},
     "/api/v1/users/{user_id}": {"user_id": lambda p: p["rep_south1"].pk},
     "/api/v1/users/{user_id}/deactivate": {"user_id": lambda p: p["rep_south1"].pk},
     "/api/v1/users/{user_id}/reactivate": {"user_id": lambda p: p["rep_south1"].pk},

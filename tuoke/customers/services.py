@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from tuoke.core import audit
+from tuoke.core import audit, custom_fields
 from tuoke.core import services as core_services
 from tuoke.core.errors import ErrorCode, field_error
 from tuoke.core.models import Action, AuditEntry
@@ -222,6 +222,10 @@ def create_customer(
     refused; similar names are refused unless ``allow_similar`` says the user checked them.
     """
     facts = _normalised_facts(dict(facts))
+    # Required custom fields are enforced on creation; values are stored as JSON.
+    facts["custom"] = custom_fields.apply_values(
+        {}, custom_fields.clean_values(Customer.custom_fields_target, facts.get("custom") or {})
+    )
     contacts = [_normalised_contact(dict(c)) for c in contacts]
     report = find_duplicates(
         user=by,
@@ -262,6 +266,14 @@ def update_customer(
                 ErrorCode.INVALID,
             )
     changes = _normalised_facts(dict(changes))
+    if "custom" in changes:
+        cleaned = custom_fields.clean_values(
+            Customer.custom_fields_target,
+            changes["custom"] or {},
+            partial=True,
+            current=customer.custom,
+        )
+        changes["custom"] = custom_fields.apply_values(customer.custom, cleaned)
     if {"legal_name", "short_name", "credit_code"} & changes.keys():
         report = find_duplicates(
             user=by,
