@@ -151,11 +151,23 @@ def find_duplicates(
     return report
 
 
-def _refuse_duplicates(report: DuplicateReport, *, allow_similar: bool) -> None:
+def _matched_field(existing: Customer, facts: dict[str, Any]) -> str:
+    """The input field a "same" match rests on, so the message shows beside it."""
+    if facts.get("credit_code") and existing.credit_code == facts["credit_code"]:
+        return "credit_code"
+    name = facts.get("legal_name") or facts.get("short_name") or ""
+    if name and existing.name_key == matching.normalize_company_name(name):
+        return "legal_name" if facts.get("legal_name") else "short_name"
+    return "contacts"
+
+
+def _refuse_duplicates(
+    report: DuplicateReport, *, allow_similar: bool, facts: dict[str, Any]
+) -> None:
     if report.same:
         first = report.same[0]
         raise field_error(
-            "legal_name" if first.match.reasons else "short_name",
+            _matched_field(first.customer, facts),
             _("This customer already exists: %(name)s (owner: %(owner)s, %(reasons)s).")
             % {
                 "name": first.customer.display_name,
@@ -235,7 +247,7 @@ def create_customer(
         phones=[p for c in contacts for p in (c.get("mobile"), c.get("phone")) if p],
         emails=[c["email"] for c in contacts if c.get("email")],
     )
-    _refuse_duplicates(report, allow_similar=allow_similar)
+    _refuse_duplicates(report, allow_similar=allow_similar, facts=facts)
     status = facts.pop("lifecycle_status", LifecycleStatus.POTENTIAL)
     customer = core_services.create_record(
         Customer, by=by, owner=owner or by, lifecycle_status=status, **_with_keys(facts)
@@ -282,7 +294,15 @@ def update_customer(
             credit_code=changes.get("credit_code", customer.credit_code),
             exclude=customer,
         )
-        _refuse_duplicates(report, allow_similar=allow_similar)
+        _refuse_duplicates(
+            report,
+            allow_similar=allow_similar,
+            facts={
+                "legal_name": changes.get("legal_name", customer.legal_name),
+                "short_name": changes.get("short_name", customer.short_name),
+                "credit_code": changes.get("credit_code", customer.credit_code),
+            },
+        )
         changes = _with_keys(changes, customer)
     customer = core_services.update_record(
         customer, by=by, expected_version=expected_version, **changes
