@@ -11,8 +11,7 @@ API, but the values stay in the records' JSON, so restoring it brings them back.
 reason a key stays taken (also by a definition in the recycle bin) until the definition is
 purged, and a definition's target, key and kind never change after it is created.
 
-A record type plugs in by using ``HasCustomFields`` on its model (or by declaring
-``custom_fields_target`` beside its own ``custom`` JSONField), calling ``form_fields`` /
+A record type plugs in by using ``HasCustomFields`` on its model, calling ``form_fields`` /
 ``values_from_form`` in its forms, ``clean_values`` + ``apply_values`` in its services,
 ``custom_filter_q`` on its list and ``api_schema`` for its API schema.
 """
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import DecimalField, Q
 from django.db.models.fields.json import KT
@@ -79,22 +78,12 @@ class HasCustomFields(models.Model):
 
 
 def accepts_custom_fields() -> dict[str, type[models.Model]]:
-    """Every concrete model that keeps custom values, by its ``custom_fields_target``: those
-    using ``HasCustomFields``, and those declaring the target beside their own ``custom``
-    JSON field."""
+    """Every concrete model using ``HasCustomFields``, by its ``custom_fields_target``."""
     found: dict[str, type[models.Model]] = {}
     for model in apps.get_models():
-        key = getattr(model, "custom_fields_target", "")
-        if isinstance(key, str) and key and _has_custom_json(model):
-            found[key] = model
+        if issubclass(model, HasCustomFields) and model.custom_fields_target:
+            found[model.custom_fields_target] = model
     return dict(sorted(found.items()))
-
-
-def _has_custom_json(model: type[models.Model]) -> bool:
-    try:
-        return isinstance(model._meta.get_field("custom"), models.JSONField)
-    except FieldDoesNotExist:
-        return False
 
 
 def targets() -> dict[str, str]:

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
+from tuoke.core.custom_fields import HasCustomFields
 from tuoke.core.models import Action, OwnedModel, TrackedModel
 
 
@@ -86,7 +87,7 @@ class Tag(TrackedModel):
         return Q()
 
 
-class Customer(OwnedModel):
+class Customer(OwnedModel, HasCustomFields):
     """A company we sell to; its legal name may be unknown before the deal firms up."""
 
     record_type = "customer"
@@ -142,7 +143,6 @@ class Customer(OwnedModel):
     )
     tier = models.CharField(_("tier"), max_length=1, blank=True)
     last_follow_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
-    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     # Matching keys kept beside the facts (see tuoke.customers.matching), indexed for the
     # duplicate check and for search by pinyin initials.
@@ -209,7 +209,7 @@ class Collaborator(models.Model):
         return f"{self.user} · {self.customer}"
 
 
-class Contact(TrackedModel):
+class Contact(TrackedModel, HasCustomFields):
     """A person at a customer; reached through the customer's data scope."""
 
     record_type = "contact"
@@ -226,7 +226,6 @@ class Contact(TrackedModel):
     title = models.CharField(_("job title"), max_length=50, blank=True)
     is_key_person = models.BooleanField(_("key person"), default=False)
     note = models.TextField(_("note"), blank=True)
-    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("contact")
