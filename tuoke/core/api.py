@@ -401,14 +401,6 @@ class PagePagination(PaginationBase):
 # --- Fetch and authorise ----------------------------------------------------------------------
 
 
-def require(user: User, record_type: str, action: str) -> None:
-    """Refuse (403) an action the user's roles do not grant on any record of this type."""
-    from .scope import can
-
-    if not can(user, record_type, action):
-        raise PermissionDenied(_("You do not have permission to do this."))
-
-
 def resolve(user: User, model: type[M], pk: int | None, field: str) -> M | None:
     """A record a payload points at, among those the user can see; unknown → 400 naming field."""
     if pk is None:

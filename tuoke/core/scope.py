@@ -102,6 +102,13 @@ def get_for(user: User, queryset_or_model, pk, action: str = Action.VIEW):
         raise Http404 from exc
 
 
+def require(user: User, record_type: str, action: str) -> None:
+    """Refuse (403) an action the user's roles grant on no record of this type. For pages
+    and routes that create records or act on none: there is no record to hide."""
+    if not can(user, record_type, action):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
 def get_for_action(user: User, queryset_or_model, pk, action: str):
     """Fetch a record for an action: Http404 if the user cannot even see it, PermissionDenied
     if he sees it but his roles do not let him ``action`` it."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from . import custom_fields
 from .errors import Conflict
 from .models import Action, CustomField
-from .scope import can, get_for, scope_queryset
+from .scope import get_for, require, scope_queryset
 from .views import add_service_error, audit_trail, paginate
 
 RECORD_TYPE = CustomField.record_type
@@ -82,12 +82,6 @@ class CustomFieldForm(forms.Form):
         return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def _require_admin(user) -> None:
-    # The list and the create page have no record to hide, so a plain refusal is honest.
-    if not can(user, RECORD_TYPE, Action.ADMINISTER):
-        raise PermissionDenied
-
-
 def _definition_for(user, pk: int) -> CustomField:
     return get_for(user, CustomField.objects.all(), pk, Action.ADMINISTER)
 
@@ -95,7 +89,7 @@ def _definition_for(user, pk: int) -> CustomField:
 @login_required
 def field_list(request):
     """The definitions grouped by record type, in their order."""
-    _require_admin(request.user)
+    require(request.user, RECORD_TYPE, Action.ADMINISTER)
     definitions = scope_queryset(
         CustomField.objects.all(), request.user, Action.ADMINISTER
     ).order_by("target", "sort_order", "label", "pk")
@@ -122,7 +116,7 @@ def field_list(request):
 
 @login_required
 def field_create(request):
-    _require_admin(request.user)
+    require(request.user, RECORD_TYPE, Action.ADMINISTER)
     initial = {"target": request.GET.get("target", ""), "sort_order": 0}
     form = CustomFieldForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

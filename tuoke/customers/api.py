@@ -18,14 +18,13 @@ from tuoke.core.api import (
     Ref,
     Text,
     VersionedPatch,
-    require,
     resolve,
     resolve_many,
     sent,
 )
 from tuoke.core.errors import ErrorCode, field_error
 from tuoke.core.models import Action
-from tuoke.core.scope import get_for, get_for_action
+from tuoke.core.scope import get_for, get_for_action, require
 from tuoke.org.models import User
 
 from . import matching, services

@@ -19,7 +19,6 @@ from tuoke.core.api import (
     ScopeName,
     Text,
     VersionedPatch,
-    require,
     resolve,
     resolve_many,
     scope_name,
@@ -28,7 +27,7 @@ from tuoke.core.api import (
 )
 from tuoke.core.errors import ErrorCode, field_error
 from tuoke.core.models import Action, Scope
-from tuoke.core.scope import get_for, get_for_action, grants_of, record_types
+from tuoke.core.scope import get_for, get_for_action, grants_of, record_types, require
 
 from . import services
 from .models import OrgUnit, Role, User

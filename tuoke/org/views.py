@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
@@ -20,6 +20,7 @@ from tuoke.core.scope import (
     get_for_action,
     may_act_on,
     record_types,
+    require,
     scope_queryset,
 )
 from tuoke.core.views import add_service_error, audit_trail, paginate
@@ -29,12 +30,6 @@ from .forms import InviteForm, RoleForm, UnitForm, UserForm
 from .models import OrgUnit, Role, RoleGrant, User
 
 # --- Access ------------------------------------------------------------------------------------
-
-
-def _require(user, record_type: str, action: str) -> None:
-    # Pages that create records have no record to hide, so a plain refusal is honest.
-    if not can(user, record_type, action):
-        raise PermissionDenied
 
 
 def _version(form) -> int | None:
@@ -101,7 +96,7 @@ def unit_detail(request, pk: int):
 
 @login_required
 def unit_create(request):
-    _require(request.user, "org_unit", Action.CREATE)
+    require(request.user, "org_unit", Action.CREATE)
     units = scope_queryset(OrgUnit.objects.all(), request.user, Action.CREATE).order_by("path")
     people = _people_choices(request.user)
     initial = {"parent": request.GET.get("parent")} if request.GET.get("parent") else None
@@ -273,7 +268,7 @@ def user_detail(request, pk: int):
 
 @login_required
 def user_invite(request):
-    _require(request.user, "user", Action.CREATE)
+    require(request.user, "user", Action.CREATE)
     form = InviteForm(
         request.POST or None, units=_unit_choices(request.user), roles=_role_choices(request.user)
     )
@@ -464,7 +459,7 @@ def role_detail(request, pk: int):
 
 @login_required
 def role_create(request):
-    _require(request.user, "role", Action.CREATE)
+    require(request.user, "role", Action.CREATE)
     form = RoleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
