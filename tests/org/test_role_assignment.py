@@ -61,3 +61,30 @@ def test_it_refuses_it_through_the_api_with_a_field_message(people, hr_clerk, lo
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "roles"
+
+
+def test_it_keeps_roles_the_editor_cannot_see_on_the_page_and_in_the_api(people, login):
+    grants = {("user", str(a)): Scope.ALL for a in (Action.VIEW, Action.EDIT)}
+    grants[("role", Action.ADMINISTER)] = Scope.OWN  # he sees only the roles he holds
+    own_role = services.create_role(name="部门助理", grants=grants, by=people["admin"])
+    assistant = services.invite_user(
+        username="assistant",
+        display_name="助理",
+        roles=[own_role],
+        password="a-pass-123456",
+        by=None,
+    )
+    rep = people["rep_east1"]
+    response = login(assistant).patch(
+        f"/api/v1/users/{rep.pk}",
+        {"version": rep.version, "role_ids": [own_role.pk]},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.json()
+    assert set(rep.roles.values_list("name", flat=True)) == {"销售代表", "部门助理"}
+
+
+def test_it_refuses_a_username_taken_in_another_case(people):
+    with pytest.raises(ValidationError) as error:
+        services.update_user(people["rep_east1"], by=people["admin"], username="REP_EAST2")
+    assert "username" in error.value.message_dict

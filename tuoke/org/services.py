@@ -179,11 +179,21 @@ def update_user(
     roles: Iterable[Role] | None = None,
     **changes,
 ) -> User:
+    """Change a user's facts and roles. Roles the editor cannot see are kept: he cannot take
+    away what he may not know of."""
     before = _user_snapshot(user)
     if "is_active" in changes and not changes["is_active"] and by is not None and by.pk == user.pk:
         raise field_error("is_active", _("You cannot deactivate yourself."), ErrorCode.SELF_ACTION)
     if expected_version is not None and expected_version != user.version:
         raise Conflict()
+    for name in ("username", "display_name", "email", "mobile", "title"):
+        if isinstance(changes.get(name), str):
+            changes[name] = changes[name].strip()
+    if (
+        "username" in changes
+        and User.objects.filter(username__iexact=changes["username"]).exclude(pk=user.pk).exists()
+    ):
+        raise field_error("username", _("This username is already taken."), ErrorCode.DUPLICATE)
     for name, value in changes.items():
         setattr(user, name, value)
     user.full_clean(exclude=["password"])
@@ -200,6 +210,8 @@ def update_user(
     user.version = current + 1
     if roles is not None:
         roles = list(roles)
+        if by is not None:
+            roles += user.roles.exclude(pk__in=Role.objects.visible_to(by).values("pk"))
         _check_may_assign_roles(
             by,
             before=set(user.roles.values_list("pk", flat=True)),

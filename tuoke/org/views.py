@@ -318,33 +318,24 @@ def user_edit(request, pk: int):
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        # Roles the editor cannot see are kept: he cannot take away what he cannot know of.
-        offered = set(roles)
-        hidden = [r for r in person.roles.all() if r not in offered]
-        taken = (
-            User.objects.filter(username__iexact=data["username"]).exclude(pk=person.pk).exists()
-        )
-        if taken:
-            form.add_error("username", _("This username is already taken."))
+        try:
+            services.update_user(
+                person,
+                by=request.user,
+                expected_version=_version(form),
+                roles=data["roles"],
+                username=data["username"],
+                display_name=data["display_name"],
+                email=data["email"],
+                mobile=data["mobile"],
+                title=data["title"],
+                unit=data["unit"],
+            )
+        except (ValidationError, Conflict) as exc:
+            add_service_error(form, exc)
         else:
-            try:
-                services.update_user(
-                    person,
-                    by=request.user,
-                    expected_version=_version(form),
-                    roles=[*data["roles"], *hidden],
-                    username=data["username"].strip(),
-                    display_name=data["display_name"].strip(),
-                    email=data["email"].strip(),
-                    mobile=data["mobile"].strip(),
-                    title=data["title"].strip(),
-                    unit=data["unit"],
-                )
-            except (ValidationError, Conflict) as exc:
-                add_service_error(form, exc)
-            else:
-                messages.success(request, _("%(name)s was saved.") % {"name": person})
-                return redirect("org:user_detail", pk=person.pk)
+            messages.success(request, _("%(name)s was saved.") % {"name": person})
+            return redirect("org:user_detail", pk=person.pk)
     return render(request, "org/user_form.html", {"form": form, "person": person})
 
 
