@@ -217,3 +217,12 @@ def test_it_refuses_a_contact_with_a_mobile_another_contact_has(rep):
     with pytest.raises(ValidationError) as caught:
         services.create_contact(customer, by=rep, name="赵", mobile="12345")
     assert "mobile" in caught.value.message_dict
+
+
+def test_it_leaves_handover_to_managers(people, rep):
+    from django.core.exceptions import PermissionDenied
+
+    mine = services.create_customer(by=rep, short_name="甲")
+    with pytest.raises(PermissionDenied):
+        services.transfer_customers([mine], to=people["rep_east2"], reason="换人", by=rep)
+    assert Customer.objects.get(pk=mine.pk).owner == rep

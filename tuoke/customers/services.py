@@ -15,7 +15,7 @@ from tuoke.core import audit, custom_fields
 from tuoke.core import services as core_services
 from tuoke.core.errors import ErrorCode, field_error
 from tuoke.core.models import Action, AuditEntry
-from tuoke.core.scope import can, scope_queryset
+from tuoke.core.scope import can, require, scope_queryset
 
 from . import matching
 from .models import (
@@ -433,8 +433,11 @@ def transfer_customers(
 ) -> int:
     """Give customers to another owner (handover when a rep leaves or changes team).
 
-    Contacts and history go with them; every move is audited with its reason.
+    A manager's action (``approve`` on customers). Contacts and history go with them; every
+    move is audited with its reason.
     """
+    if by is not None:
+        require(by, "customer", Action.APPROVE)
     reason = reason.strip()
     if not reason:
         raise field_error("reason", _("Say why the customers are transferred."), ErrorCode.REQUIRED)
