@@ -105,3 +105,16 @@ def test_it_answers_in_the_language_of_the_token_user(admin_user, rep_east):
     api = ApiClient(Client(), {"Authorization": f"Bearer {raw}"})
     body = assert_error(api.post("/org-units", {}), 400, field="name", code="required")
     assert body["errors"][0]["message"] == "这个字段是必填项。"
+
+
+def test_it_reports_the_grants_administering_implies(api_as, people):
+    from tuoke.core.models import Action, Scope
+    from tuoke.org.services import create_role, update_user
+
+    rep = people["rep_east1"]
+    steward = create_role(
+        name="客户管家", grants={("customer", Action.ADMINISTER): Scope.UNIT}, by=None
+    )
+    update_user(rep, by=None, roles=[*rep.roles.all(), steward])
+    grants = api_as(rep).get("/me").json()["grants"]
+    assert {"record_type": "customer", "action": "approve", "scope": "unit"} in grants
