@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "tuoke.core",
     "tuoke.org",
     "tuoke.customers",
+    "tuoke.leads",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -10,6 +10,18 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from tuoke.core.models import Action, Scope
         from tuoke.org import defaults
+        from tuoke.web.navigation import NavEntry, register
+
+        register(
+            NavEntry(
+                key="customers",
+                label=_("Customers"),
+                url_name="customers:customer_list",
+                icon="building",
+                order=200,
+                requires=("customer", "view"),
+            )
+        )
 
         own_work = dict.fromkeys(
             (Action.VIEW, Action.CREATE, Action.EDIT, Action.DELETE, Action.EXPORT), Scope.OWN

