@@ -284,3 +284,64 @@ class LifecycleChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer}: {self.from_status} → {self.to_status}"
+
+
+class AccessRequest(models.Model):
+    """A user who found a customer he may not see (e.g. in the duplicate check) asks its owner
+    to share it; the owner or a manager grants read or edit collaboration, or declines."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        GRANTED = "granted", _("Granted")
+        DECLINED = "declined", _("Declined")
+
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="access_requests",
+    )
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    # The access asked for; once granted, the access given.
+    access = models.CharField(
+        _("access"),
+        max_length=10,
+        choices=Collaborator.Access.choices,
+        default=Collaborator.Access.READ,
+    )
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("answer"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("access request")
+        verbose_name_plural = _("access requests")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["customer", "status"], name="access_request_customer"),
+            models.Index(fields=["requester", "-created_at"], name="access_request_requester"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.requester} → {self.customer}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
