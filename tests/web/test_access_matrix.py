@@ -94,7 +94,13 @@ OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
         {"pk": lambda p: _south_unit(p).pk},
     ),
     **_each(
-        ("org:user_detail", "org:user_edit", "org:user_deactivate", "org:user_reactivate"),
+        (
+            "org:user_detail",
+            "org:user_edit",
+            "org:user_deactivate",
+            "org:user_reactivate",
+            "org:user_handover",
+        ),
         {"pk": lambda p: p["rep_south1"].pk},
     ),
     **_each(
@@ -121,6 +127,7 @@ OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
     "/api/v1/users/{user_id}": {"user_id": lambda p: p["rep_south1"].pk},
     "/api/v1/users/{user_id}/deactivate": {"user_id": lambda p: p["rep_south1"].pk},
     "/api/v1/users/{user_id}/reactivate": {"user_id": lambda p: p["rep_south1"].pk},
+    "/api/v1/users/{user_id}/handover": {"user_id": lambda p: p["rep_south1"].pk},
     "/api/v1/org-units/{unit_id}": {"unit_id": lambda p: _south_unit(p).pk},
     "/api/v1/roles/{role_id}": {"role_id": lambda p: _boss_role(p).pk},
 }

@@ -426,8 +426,25 @@ def resolve_many(user: User, model: type[M], pks: list[int], field: str) -> list
     return found
 
 
-def _version_is_required(schema: dict[str, Any]) -> None:
-    schema.setdefault("required", []).append("version")
+def required_after_fetch(*names: str):
+    """Mark ``names`` required in the schema of a body whose check waits until the record in
+    the path was fetched (see ``required``): a record out of the caller's scope is 404
+    whatever he sent."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema.setdefault("required", []).extend(names)
+
+    return extra
+
+
+def required(value: Any, name: str) -> Any:
+    """The check ``required_after_fetch`` promises, made by the handler after the fetch."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise field_error(name, _("This field is required."), ErrorCode.REQUIRED)
+    return value
+
+
+_version_is_required = required_after_fetch("version")
 
 
 class VersionedPatch(Schema):

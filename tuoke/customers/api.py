@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 from django.db.models import Q
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -18,11 +17,12 @@ from tuoke.core.api import (
     Ref,
     Text,
     VersionedPatch,
+    required,
+    required_after_fetch,
     resolve,
     resolve_many,
     sent,
 )
-from tuoke.core.errors import ErrorCode, field_error
 from tuoke.core.models import Action
 from tuoke.core.scope import get_for, get_for_action, require
 from tuoke.org.models import User
@@ -172,32 +172,16 @@ class DuplicatesOut(Schema):
     candidates: list[DuplicateOut]
 
 
-def _required_after_fetch(name: str):
-    """Mark ``name`` required in the schema of a body whose check waits until the record in
-    the path was fetched: a record out of the caller's scope is 404 whatever he sent."""
-
-    def extra(schema: dict[str, Any]) -> None:
-        schema.setdefault("required", []).append(name)
-
-    return extra
-
-
-def _required(value: Any, name: str) -> Any:
-    if value is None:
-        raise field_error(name, _("This field is required."), ErrorCode.REQUIRED)
-    return value
-
-
 class MergeIn(Schema):
     other_id: RecordId | None = Field(None, description="The customer folded into this one")
 
-    model_config = {"json_schema_extra": _required_after_fetch("other_id")}
+    model_config = {"json_schema_extra": required_after_fetch("other_id")}
 
 
 class NewContact(ContactIn):
     name: Text | None = Field(None, min_length=1, max_length=50, examples=["王强"])
 
-    model_config = {"json_schema_extra": _required_after_fetch("name")}
+    model_config = {"json_schema_extra": required_after_fetch("name")}
 
 
 class TransferIn(Schema):
@@ -343,7 +327,7 @@ def merge_customer(request: HttpRequest, customer_id: RecordId, payload: MergeIn
     """Fold another customer into this one: its contacts and every related record move here,
     it goes to the recycle bin. Needs edit on this one and delete on the other."""
     keep = get_for_action(request.user, Customer, customer_id, Action.EDIT)
-    other_id = _required(payload.other_id, "other_id")
+    other_id = required(payload.other_id, "other_id")
     other = get_for_action(request.user, Customer, other_id, Action.DELETE)
     services.merge_customers(keep=keep, merge=other, by=request.user)
     return get_for(request.user, _customers(), customer_id)
@@ -361,7 +345,7 @@ def list_contacts(request: HttpRequest, customer_id: RecordId):
 @router.post("/customers/{customer_id}/contacts", response={201: ContactOut, **WRITE_ERRORS})
 def create_contact(request: HttpRequest, customer_id: RecordId, payload: NewContact):
     customer = get_for_action(request.user, Customer, customer_id, Action.EDIT)
-    _required(payload.name, "name")
+    required(payload.name, "name")
     contact = services.create_contact(customer, by=request.user, **payload.model_dump())
     return Status(201, contact)
 

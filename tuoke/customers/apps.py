@@ -9,9 +9,22 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         from tuoke.core.models import Action, Scope
-        from tuoke.org import defaults
+        from tuoke.org import defaults, handover
         from tuoke.web.navigation import NavEntry, register
 
+        from . import services
+        from .models import Customer
+
+        handover.register(
+            handover.Kind(
+                key="customers",
+                label=_("customers"),
+                record_type="customer",
+                owned_by=lambda person: Customer.objects.filter(owner=person),
+                transfer=services.transfer_customers,
+                order=10,
+            )
+        )
         register(
             NavEntry(
                 key="customers",

@@ -19,6 +19,8 @@ from tuoke.core.api import (
     ScopeName,
     Text,
     VersionedPatch,
+    required,
+    required_after_fetch,
     resolve,
     resolve_many,
     scope_name,
@@ -29,7 +31,7 @@ from tuoke.core.errors import ErrorCode, field_error
 from tuoke.core.models import Action, Scope
 from tuoke.core.scope import get_for, get_for_action, record_types, require, scope_of
 
-from . import services
+from . import handover, services
 from .models import OrgUnit, Role, User
 
 router = Router()
@@ -306,6 +308,32 @@ def reactivate_user(request: HttpRequest, user_id: RecordId):
     user = get_for_action(request.user, User, user_id, Action.DELETE)
     services.reactivate_user(user, by=request.user)
     return _user_out(user)
+
+
+class HandoverIn(Schema):
+    to_user_id: RecordId | None = None
+    reason: Text | None = Field(None, max_length=200, examples=["张伟离职，客户交接给刘洋"])
+
+    model_config = {"json_schema_extra": required_after_fetch("to_user_id", "reason")}
+
+
+class HandoverOut(Schema):
+    handed_over: dict[str, int] = Field(
+        description="How many records of each kind moved", examples=[{"customers": 12, "leads": 3}]
+    )
+
+
+@router.post(
+    "/users/{user_id}/handover", response={200: HandoverOut, **WRITE_ERRORS}, tags=["users"]
+)
+def hand_over(request: HttpRequest, user_id: RecordId, payload: HandoverIn):
+    """Give everything the user owns (customers, leads, open items) to another user, with a
+    reason; all or nothing. Needs `approve` and edit on every record that moves."""
+    person = get_for(request.user, User, user_id)
+    to = resolve(request.user, User, required(payload.to_user_id, "to_user_id"), "to_user_id")
+    reason = required(payload.reason, "reason")
+    moved = handover.hand_over(person, to=to, reason=reason, by=request.user)
+    return {"handed_over": moved}
 
 
 # --- Org units --------------------------------------------------------------------------------

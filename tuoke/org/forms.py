@@ -209,3 +209,27 @@ class LoginForm(AuthenticationForm):
             raise
         services.clear_failed_logins(username)
         return data
+
+
+class HandoverForm(forms.Form):
+    """Who takes over a person's customers, leads and open items, and why."""
+
+    to = PersonChoiceField(
+        label=_("Hand over to"), queryset=User.objects.none(), required=False, empty_label="—"
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+    def __init__(self, *args, person: User, by: User, required: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].queryset = (
+            User.objects.visible_to(by).filter(is_active=True).exclude(pk=person.pk)
+        ).order_by("username")
+        self.fields["to"].required = required
+        self.fields["reason"].required = required
+        self.fields["reason"].widget.attrs["placeholder"] = _("e.g. left the company")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("to") and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("Say why the records are handed over."))
+        return data

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
@@ -25,8 +26,8 @@ from tuoke.core.scope import (
 )
 from tuoke.core.views import add_service_error, audit_trail, paginate
 
-from . import services
-from .forms import InviteForm, RoleForm, UnitForm, UserForm
+from . import handover, services
+from .forms import HandoverForm, InviteForm, RoleForm, UnitForm, UserForm
 from .models import OrgUnit, Role, RoleGrant, User
 
 # --- Access ------------------------------------------------------------------------------------
@@ -262,6 +263,7 @@ def user_detail(request, pk: int):
             "may_edit": may_act_on(request.user, person, Action.EDIT),
             "audit_page": audit_trail(request, person) if show_audit else None,
             "is_self": person.pk == request.user.pk,
+            "may_hand_over": person.pk != request.user.pk and handover.may_hand_over(request.user),
         },
     )
 
@@ -342,27 +344,83 @@ def user_edit(request, pk: int):
 def _set_active(request, pk: int, *, active: bool):
     # Deactivating is how users are removed (they are never deleted), so it needs delete.
     person = get_for_action(request.user, User.objects.all(), pk, Action.DELETE)
+    holdings = [] if active else [h for h in handover.holdings(person, by=request.user) if h.count]
+    form = None
+    if holdings:
+        form = HandoverForm(request.POST or None, person=person, by=request.user, required=False)
     error = ""
-    if request.method == "POST":
+    if request.method == "POST" and (form is None or form.is_valid()):
         try:
-            if active:
-                services.reactivate_user(person, by=request.user)
+            with transaction.atomic():
+                moved = {}
+                if form is not None and form.cleaned_data["to"]:
+                    moved = handover.hand_over(
+                        person,
+                        to=form.cleaned_data["to"],
+                        reason=form.cleaned_data["reason"],
+                        by=request.user,
+                    )
+                if active:
+                    services.reactivate_user(person, by=request.user)
+                else:
+                    services.deactivate_user(person, by=request.user)
+        except (ValidationError, PermissionDenied) as exc:
+            if form is not None and isinstance(exc, ValidationError):
+                add_service_error(form, exc)
             else:
-                services.deactivate_user(person, by=request.user)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
+                error = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         else:
             if active:
                 note = _("%(name)s can log in again.")
             else:
                 note = _("%(name)s was deactivated and can no longer log in.")
             messages.success(request, note % {"name": person})
+            if moved:
+                messages.success(request, _("Handed over: %s") % handover.describe(moved))
             return redirect("org:user_detail", pk=person.pk)
+    invalid = bool(error) or (form is not None and form.errors)
     return render(
         request,
         "org/user_status.html",
-        {"person": person, "activate": active, "error": error},
-        status=400 if error else 200,
+        {
+            "person": person,
+            "activate": active,
+            "error": error,
+            "form": form,
+            "holdings": holdings,
+        },
+        status=400 if invalid else 200,
+    )
+
+
+@login_required
+def user_handover(request, pk: int):
+    """Hand a person's customers, leads and open items to a colleague (team change, leave)."""
+    person = get_for(request.user, User.objects.all(), pk)
+    holdings = handover.holdings(person, by=request.user)
+    form = HandoverForm(request.POST or None, person=person, by=request.user, required=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = handover.hand_over(
+                person,
+                to=form.cleaned_data["to"],
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            add_service_error(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request, _("Handed over: %s") % (handover.describe(moved) or _("nothing"))
+            )
+            return redirect("org:user_detail", pk=person.pk)
+    return render(
+        request,
+        "org/user_handover.html",
+        {"person": person, "form": form, "holdings": holdings},
+        status=400 if form.errors else 200,
     )
 
 
