@@ -332,9 +332,49 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(HttpError, on_http_error)
 
 
+# Marks the ``custom`` object of a schema; the OpenAPI document replaces it with the custom
+# fields an administrator defined for that record type (see ``custom_object``).
+CUSTOM_FIELDS_MARK = "x-tuoke-custom-fields"
+
+
+def custom_object(target: str, *, enforce_required: bool = False) -> dict[str, Any]:
+    """``json_schema_extra`` for a ``custom`` field: in the OpenAPI document it lists the
+    record type's custom fields (keys, types, choices); ``enforce_required`` for bodies that
+    create a record, where required custom fields must be given."""
+    return {CUSTOM_FIELDS_MARK: {"target": target, "required": enforce_required}}
+
+
+def _fill_custom_objects(node: Any) -> None:
+    from . import custom_fields
+
+    if isinstance(node, dict):
+        mark = node.pop(CUSTOM_FIELDS_MARK, None)
+        if mark is not None:
+            described = custom_fields.api_schema(mark["target"])
+            if not mark["required"]:
+                described.pop("required")
+            # An optional ``custom`` is nullable in ninja's schema (anyOf object/null).
+            node.pop("additionalProperties", None)
+            if "anyOf" in node:
+                node["anyOf"] = [described, {"type": "null"}]
+            else:
+                node.update(described)
+        for value in node.values():
+            _fill_custom_objects(value)
+    elif isinstance(node, list):
+        for value in node:
+            _fill_custom_objects(value)
+
+
 class TuokeNinjaAPI(NinjaAPI):
     """NinjaAPI whose answers for unknown paths and wrong methods use the common error body
-    too (ninja answers those with HTML or plain text, outside its exception handlers)."""
+    too (ninja answers those with HTML or plain text, outside its exception handlers), and
+    whose OpenAPI document describes the custom fields defined at the time it is asked for."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        _fill_custom_objects(schema)
+        return schema
 
     @property
     def urls(self) -> tuple[list[URLPattern | URLResolver], str, str]:

@@ -17,6 +17,7 @@ from tuoke.core.api import (
     Ref,
     Text,
     VersionedPatch,
+    custom_object,
     required,
     required_after_fetch,
     resolve,
@@ -49,6 +50,9 @@ class ContactOut(Schema):
     email: str
     title: str
     is_key_person: bool
+    custom: dict[str, Any] = Field(
+        description="Custom field values by key", json_schema_extra=custom_object("contact")
+    )
     version: int
 
 
@@ -59,6 +63,11 @@ class ContactIn(Schema):
     email: Text = ""
     title: Text = Field("", examples=["采购经理"])
     is_key_person: bool = False
+    custom: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Custom field values by key; required custom fields must be given",
+        json_schema_extra=custom_object("contact", enforce_required=True),
+    )
 
 
 class CustomerOut(Schema):
@@ -82,7 +91,9 @@ class CustomerOut(Schema):
     owner: OwnerRef
     tags: list[Ref]
     last_follow_up_at: datetime | None
-    custom: dict[str, Any] = Field(description="Custom field values by key")
+    custom: dict[str, Any] = Field(
+        description="Custom field values by key", json_schema_extra=custom_object("customer")
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -124,7 +135,11 @@ class CustomerCreate(CustomerFacts):
     owner_id: RecordId | None = Field(None, description="Default: the caller")
     tag_ids: list[RecordId] = Field(default_factory=list)
     contacts: list[ContactIn] = Field(default_factory=list)
-    custom: dict[str, Any] = Field(default_factory=dict)
+    custom: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Custom field values by key; required custom fields must be given",
+        json_schema_extra=custom_object("customer", enforce_required=True),
+    )
     allow_similar: bool = Field(
         False, description="True after the user checked the similar customers he was shown"
     )
@@ -145,7 +160,11 @@ class CustomerUpdate(VersionedPatch):
     currency: Text | None = None
     note: Text | None = None
     tag_ids: list[RecordId] | None = None
-    custom: dict[str, Any] | None = None
+    custom: dict[str, Any] | None = Field(
+        None,
+        description="Only the keys sent change; a key set to null clears it",
+        json_schema_extra=custom_object("customer"),
+    )
     allow_similar: bool = False
 
 
@@ -357,13 +376,21 @@ class ContactUpdate(VersionedPatch):
     email: Text | None = None
     title: Text | None = None
     is_key_person: bool | None = None
+    custom: dict[str, Any] | None = Field(
+        None,
+        description="Only the keys sent change; a key set to null clears it",
+        json_schema_extra=custom_object("contact"),
+    )
 
 
 @router.patch("/contacts/{contact_id}", response={200: ContactOut, **WRITE_ERRORS})
 def update_contact(request: HttpRequest, contact_id: RecordId, payload: ContactUpdate):
     contact = get_for_action(request.user, Contact, contact_id, Action.EDIT)
     return services.update_contact(
-        contact, by=request.user, expected_version=payload.version, **sent(payload)
+        contact,
+        by=request.user,
+        expected_version=payload.version,
+        **sent(payload, nullable={"custom"}),
     )
 
 
