@@ -8,9 +8,19 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
+        from tuoke.org import defaults
         from tuoke.web.navigation import NavEntry, register
 
         from . import signals  # noqa: F401
+        from .models import Action, Scope
+
+        # Everyone keeps his own saved views (and reads those his team shares with him).
+        personal = dict.fromkeys(
+            (Action.VIEW, Action.CREATE, Action.EDIT, Action.DELETE), Scope.OWN
+        )
+        defaults.extend(
+            "saved_view", {key: personal for key in defaults.ROLES if key != "administrator"}
+        )
 
         register(
             NavEntry(

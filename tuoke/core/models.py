@@ -274,3 +274,66 @@ class CustomField(TrackedModel):
     def scope_q(cls, user: User, scope: int) -> Q:
         # Configuration: the grant alone decides who sees and changes definitions.
         return Q()
+
+
+class SavedView(OwnedModel):
+    """A list's filters, sort and columns kept under a name: for its owner, or shared with
+    the owner's team (his org unit). ``list_key`` says which list ("customers", "leads" …);
+    see ``tuoke.core.saved_views``."""
+
+    record_type = "saved_view"
+    audit_fields = ("name", "query", "shared")
+
+    list_key = models.CharField(_("list"), max_length=50)
+    name = models.CharField(_("name"), max_length=60)
+    # The list's query string without the page: filters, sort and columns.
+    query = models.CharField(_("filters, sort and columns"), max_length=2000, blank=True)
+    shared = models.BooleanField(_("shared with my team"), default=False)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["name", "pk"]
+        indexes = [models.Index(fields=["owner", "list_key"], name="saved_view_owner_list")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def scope_q(cls, user: User, scope: int) -> Q:
+        # Personal: a manager's wide grant does not bring his reps' views into his menus.
+        return Q(owner=user)
+
+    @classmethod
+    def shared_q(cls, user: User, action: str) -> Q | None:
+        """A view shared with the team is read (opened) by the owner's unit."""
+        if action != Action.VIEW or user.unit_id is None:
+            return None
+        return Q(shared=True, owner__unit_id=user.unit_id)
+
+
+class ListPreference(models.Model):
+    """How one user likes one list: his choice of columns and the saved view it opens with."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    list_key = models.CharField(_("list"), max_length=50)
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    default_view = models.ForeignKey(
+        SavedView,
+        verbose_name=_("default view"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("list preference")
+        verbose_name_plural = _("list preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "list_key"], name="unique_list_preference")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.list_key}"

@@ -15,6 +15,7 @@ from django.db import models
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
 from . import services
@@ -24,14 +25,45 @@ from .models import Action, TrackedModel
 from .scope import can, get_for, recyclable_types, scope_queryset
 
 AUDIT_PAGE_SIZE = 20
+# Lists count at most this many rows (and show "10,000+"): an exact COUNT(*) over a million
+# customers would cost more than the whole page.
+COUNT_CAP = 10_000
 
 
 # --- Helpers for record pages -------------------------------------------------------------------
 
 
-def paginate(request, queryset, per_page: int | None = None, param: str = "page") -> Page:
-    """One page of ``queryset`` from the ``page`` query parameter (bad numbers → nearest page)."""
-    paginator = Paginator(queryset, per_page or settings.LIST_PAGE_SIZE)
+class CappedPaginator(Paginator):
+    """A paginator that counts at most ``cap`` + 1 rows of a queryset (one LIMITed subquery),
+    so a list of millions still pages fast; ``capped`` says the real count is larger. The
+    pages beyond the cap are not reachable: narrow the filters instead."""
+
+    def __init__(self, object_list, per_page, *, cap: int | None = COUNT_CAP, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+
+    @cached_property
+    def count(self) -> int:
+        if self.cap is None or not isinstance(self.object_list, models.QuerySet):
+            return super().count
+        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.cap is not None and self.count > self.cap
+
+
+def paginate(
+    request,
+    queryset,
+    per_page: int | None = None,
+    param: str = "page",
+    *,
+    count_cap: int | None = COUNT_CAP,
+) -> Page:
+    """One page of ``queryset`` from the ``page`` query parameter (bad numbers → nearest page),
+    counting at most ``count_cap`` rows (None: count them all)."""
+    paginator = CappedPaginator(queryset, per_page or settings.LIST_PAGE_SIZE, cap=count_cap)
     return paginator.get_page(request.GET.get(param))
 
 
@@ -39,7 +71,8 @@ def audit_trail(request, instance: models.Model, *, per_page: int = AUDIT_PAGE_S
     """One page of a record's audit trail for ``core/_audit_trail.html`` (the caller has
     checked that the user may see the record). Field labels are shown in the reader's
     language where the field still exists."""
-    page = paginate(request, trail_of(instance), per_page, param="audit_page")
+    # One record's trail is short enough to count exactly.
+    page = paginate(request, trail_of(instance), per_page, param="audit_page", count_cap=None)
     model = type(instance)
     for entry in page.object_list:
         entry.shown_changes = [_labelled(model, change) for change in entry.display_changes]
