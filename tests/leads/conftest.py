@@ -13,12 +13,16 @@ def marketing(people):
 
 @pytest.fixture
 def website(people):
-    return services.create_channel(by=people["marketing1"], name="官网表单", kind=ChannelKind.WEBSITE)
+    return services.create_channel(
+        by=people["marketing1"], name="官网表单", kind=ChannelKind.WEBSITE
+    )
 
 
 @pytest.fixture
 def fair(people):
-    return services.create_channel(by=people["marketing1"], name="上海工博会", kind=ChannelKind.EVENT)
+    return services.create_channel(
+        by=people["marketing1"], name="上海工博会", kind=ChannelKind.EVENT
+    )
 
 
 def make_lead(by, **facts):

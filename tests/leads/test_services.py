@@ -82,10 +82,10 @@ def test_it_lets_only_distributors_choose_another_owner(people, marketing):
 
 def test_it_hands_new_leads_round_the_rule_members_in_order(people, marketing, website):
     east1, east2, south1 = people["rep_east1"], people["rep_east2"], people["rep_south1"]
-    services.create_rule(by=marketing, name="官网轮转", channel=website, members=[east1, east2, south1])
-    owners = [
-        make_lead(marketing, channel=website, short_name=f"客户{i}").owner for i in range(4)
-    ]
+    services.create_rule(
+        by=marketing, name="官网轮转", channel=website, members=[east1, east2, south1]
+    )
+    owners = [make_lead(marketing, channel=website, short_name=f"客户{i}").owner for i in range(4)]
     assert owners == [east1, east2, south1, east1]
     note = trail_of(Lead.objects.latest("pk")).filter(kind=AuditEntry.Kind.UPDATE).get().note
     assert "官网轮转" in note
@@ -93,7 +93,9 @@ def test_it_hands_new_leads_round_the_rule_members_in_order(people, marketing, w
 
 def test_it_skips_deactivated_members(people, marketing, website):
     east1, east2, south1 = people["rep_east1"], people["rep_east2"], people["rep_south1"]
-    services.create_rule(by=marketing, name="官网轮转", channel=website, members=[east1, east2, south1])
+    services.create_rule(
+        by=marketing, name="官网轮转", channel=website, members=[east1, east2, south1]
+    )
     assert make_lead(marketing, channel=website, short_name="甲").owner == east1
     deactivate_user(east2, by=people["admin"])
     assert make_lead(marketing, channel=website, short_name="乙").owner == south1
@@ -104,9 +106,7 @@ def test_the_most_specific_rule_wins(people, marketing, website, fair):
     east1, east2, south1 = people["rep_east1"], people["rep_east2"], people["rep_south1"]
     services.create_rule(by=marketing, name="全部", members=[south1])
     services.create_rule(by=marketing, name="官网", channel=website, members=[east2])
-    services.create_rule(
-        by=people["manager_east"], name="华东", unit=east1.unit, members=[east1]
-    )
+    services.create_rule(by=people["manager_east"], name="华东", unit=east1.unit, members=[east1])
     assert make_lead(marketing, channel=website, short_name="甲").owner == east2
     assert make_lead(marketing, channel=fair, short_name="乙").owner == south1
     # Entered by someone of 华东销售组: the unit's rule beats the rule for anyone.
@@ -141,9 +141,11 @@ def test_a_rep_learns_only_name_and_owner_of_matches_out_of_his_scope(people, ma
     assert {c.kind for c in report.same} == {"lead", "customer"}
     assert all(not c.visible for c in report.same)
     assert {str(c.owner) for c in report.same} == {"黄敏"}
-    assert all(c.visible for c in services.find_lead_duplicates(
-        user=marketing, company_name="白云机电"
-    ).same if c.kind == "lead")
+    assert all(
+        c.visible
+        for c in services.find_lead_duplicates(user=marketing, company_name="白云机电").same
+        if c.kind == "lead"
+    )
 
 
 def test_it_scores_similar_names_with_the_customers_engine(marketing):
@@ -208,7 +210,9 @@ def test_it_transfers_a_reps_leads_with_a_reason(people, marketing):
 
 
 def test_it_offers_only_people_who_work_on_leads_within_the_scope(people, marketing):
-    names = set(services.assignable_users(people["manager_east"]).values_list("username", flat=True))
+    names = set(
+        services.assignable_users(people["manager_east"]).values_list("username", flat=True)
+    )
     assert names == {"manager_east", "rep_east1", "rep_east2"}
     everyone = set(services.assignable_users(marketing).values_list("username", flat=True))
     assert {"rep_south1", "rep_east1", "marketing1"} <= everyone
@@ -238,7 +242,9 @@ def test_it_cleans_with_a_reason_and_brings_it_back(marketing):
 
 
 def test_it_cleans_many_at_once_but_never_a_converted_lead(people, marketing):
-    leads = [make_lead(marketing, short_name=f"客户{i}", owner=people["rep_east1"]) for i in range(3)]
+    leads = [
+        make_lead(marketing, short_name=f"客户{i}", owner=people["rep_east1"]) for i in range(3)
+    ]
     assert services.clean_leads(leads[:2], kind="invalid", reason="空号", by=marketing) == 2
     services.convert_lead(leads[2], by=people["rep_east1"])
     with pytest.raises(ValidationError) as caught:
@@ -314,7 +320,9 @@ def test_it_attaches_a_lead_to_an_existing_customer_reusing_the_same_contact(peo
 
 def test_the_customers_duplicate_check_applies_named_after_the_input(people, marketing):
     rep = people["rep_east1"]
-    customer_services.create_customer(by=people["rep_south1"], legal_name="深圳市腾达精密科技有限公司")
+    customer_services.create_customer(
+        by=people["rep_south1"], legal_name="深圳市腾达精密科技有限公司"
+    )
     lead = make_lead(marketing, owner=rep)
     with pytest.raises(ValidationError) as caught:
         services.convert_lead(lead, by=rep)
@@ -323,9 +331,10 @@ def test_the_customers_duplicate_check_applies_named_after_the_input(people, mar
     assert lead.status == LeadStatus.NEW
     with pytest.raises(ValidationError) as caught:
         services.convert_lead(
-            lead, by=rep, customer_facts={"short_name": "新名字"}, contact_facts={
-                "name": "王强", "mobile": "12"
-            }
+            lead,
+            by=rep,
+            customer_facts={"short_name": "新名字"},
+            contact_facts={"name": "王强", "mobile": "12"},
         )
     assert "contact.mobile" in caught.value.message_dict
 
@@ -387,22 +396,34 @@ def test_channel_names_are_unique_among_alive_channels(marketing, website):
 
 def test_cost_periods_of_a_channel_do_not_overlap(marketing, website, fair):
     services.add_channel_cost(
-        website, by=marketing, period_start=date(2026, 1, 1), period_end=date(2026, 1, 31),
+        website,
+        by=marketing,
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 1, 31),
         amount=Decimal("3100"),
     )
     with pytest.raises(ValidationError) as caught:
         services.add_channel_cost(
-            website, by=marketing, period_start=date(2026, 1, 15), period_end=date(2026, 2, 14),
+            website,
+            by=marketing,
+            period_start=date(2026, 1, 15),
+            period_end=date(2026, 2, 14),
             amount=Decimal("100"),
         )
     assert _codes(caught.value) == {"period_start": ["overlap"]}
     services.add_channel_cost(
-        fair, by=marketing, period_start=date(2026, 1, 15), period_end=date(2026, 1, 15),
+        fair,
+        by=marketing,
+        period_start=date(2026, 1, 15),
+        period_end=date(2026, 1, 15),
         amount=Decimal("100"),
     )
     with pytest.raises(ValidationError) as caught:
         services.add_channel_cost(
-            fair, by=marketing, period_start=date(2026, 3, 2), period_end=date(2026, 3, 1),
+            fair,
+            by=marketing,
+            period_start=date(2026, 3, 2),
+            period_end=date(2026, 3, 1),
             amount=Decimal("-1"),
         )
     assert "period_end" in caught.value.message_dict
@@ -413,7 +434,10 @@ def test_it_computes_cost_per_lead_and_per_customer_within_the_scope(people, mar
     today = timezone.localdate()
     start = today - timedelta(days=9)
     services.add_channel_cost(
-        website, by=marketing, period_start=start, period_end=today + timedelta(days=9),
+        website,
+        by=marketing,
+        period_start=start,
+        period_end=today + timedelta(days=9),
         amount=Decimal("1900"),
     )
     leads = [
