@@ -4,7 +4,6 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -28,7 +27,7 @@ from tuoke.core.models import Action
 from tuoke.core.scope import get_for, get_for_action, require
 from tuoke.org.models import User
 
-from . import matching, services
+from . import queries, services
 from .models import Contact, Customer, LifecycleStatus, Tag
 
 router = Router(tags=["customers"])
@@ -220,20 +219,6 @@ def _customers():
     return Customer.objects.select_related("owner").prefetch_related("tags")
 
 
-def _search(queryset, q: str):
-    q = q.strip()
-    key = matching.normalize_company_name(q)
-    condition = (
-        Q(short_name__icontains=q)
-        | Q(legal_name__icontains=q)
-        | Q(pinyin_initials__startswith=q.lower())
-        | Q(credit_code=q.upper())
-    )
-    if key:
-        condition |= Q(name_key__contains=key)
-    return queryset.filter(condition)
-
-
 # --- Customers --------------------------------------------------------------------------------
 
 
@@ -243,7 +228,7 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]):
     """The customers within the caller's data scope; filters and one sort key."""
     customers = _customers().visible_to(request.user)
     if filters.q:
-        customers = _search(customers, filters.q)
+        customers = queries.search(customers, filters.q)
     if filters.owner is not None:
         customers = customers.filter(owner_id=filters.owner)
     if filters.lifecycle_status:
