@@ -9,17 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tuoke.core import audit, custom_fields
 from tuoke.core import services as core_services
 from tuoke.core.errors import ErrorCode, field_error
 from tuoke.core.models import Action, AuditEntry
-from tuoke.core.scope import can, require, scope_queryset
+from tuoke.core.scope import can, may_act_on, require, scope_queryset
 
 from . import matching
 from .models import (
     LIFECYCLE_ORDER,
+    AccessRequest,
     Collaborator,
     Contact,
     Customer,
@@ -424,6 +426,127 @@ def set_collaborator(
         audit.record(customer, kind=AuditEntry.Kind.UPDATE, actor=by, note=note)
 
 
+# --- Access requests ----------------------------------------------------------------------------
+
+
+def may_share(user: User, customer: Customer) -> bool:
+    """Who shares a customer (collaborators, access requests): whoever may edit it, which is
+    its owner, his managers and colleagues the customer is shared with for editing."""
+    return may_act_on(user, customer, Action.EDIT)
+
+
+@transaction.atomic
+def request_access(
+    customer: Customer, *, by: User, access: str = Collaborator.Access.READ, message: str = ""
+) -> AccessRequest:
+    """Ask a customer's owner to share it; the requester may not see it yet (he found it in
+    the duplicate check). One request waits per requester and customer."""
+    if access not in Collaborator.Access.values:
+        raise field_error("access", _("Unknown access."), ErrorCode.INVALID)
+    if by.pk == customer.owner_id:
+        raise field_error("customer", _("You are this customer's owner."), ErrorCode.SELF_ACTION)
+    needed = Action.EDIT if access == Collaborator.Access.EDIT else Action.VIEW
+    if may_act_on(by, customer, needed):
+        raise field_error(
+            "access", _("You have this access to the customer already."), ErrorCode.INVALID
+        )
+    waiting = AccessRequest.objects.select_for_update().filter(
+        customer=customer, requester=by, status=AccessRequest.Status.PENDING
+    )
+    if waiting.exists():
+        raise field_error(
+            "customer",
+            _("You asked for access to this customer already; the answer is still pending."),
+            ErrorCode.DUPLICATE,
+        )
+    request = AccessRequest.objects.create(
+        customer=customer, requester=by, access=access, message=(message or "").strip()[:500]
+    )
+    audit.record(
+        customer,
+        kind=AuditEntry.Kind.UPDATE,
+        actor=by,
+        note=_("%(user)s asked for access (%(access)s)")
+        % {"user": by, "access": request.get_access_display()},
+    )
+    return request
+
+
+def _pending_for_decision(access_request: AccessRequest, by: User) -> AccessRequest:
+    # Locked and read again: two managers answering at once must not both win.
+    current = (
+        AccessRequest.objects.select_for_update()
+        .select_related("customer", "requester")
+        .get(pk=access_request.pk)
+    )
+    if current.status != AccessRequest.Status.PENDING:
+        raise field_error("status", _("This request was answered already."), ErrorCode.INVALID)
+    if by.pk == current.requester_id:
+        raise field_error("status", _("You cannot answer your own request."), ErrorCode.SELF_ACTION)
+    if not may_share(by, current.customer):
+        raise field_error(
+            "status",
+            _("Only the owner or someone who may edit the customer answers this request."),
+            ErrorCode.FORBIDDEN,
+        )
+    return current
+
+
+def _close(access_request: AccessRequest, *, status: str, by: User, note: str) -> None:
+    access_request.status = status
+    access_request.decided_by = by
+    access_request.decided_at = timezone.now()
+    access_request.decision_note = (note or "").strip()[:500]
+    access_request.save(
+        update_fields=["status", "decided_by", "decided_at", "decision_note", "access"]
+    )
+
+
+@transaction.atomic
+def grant_access_request(
+    access_request: AccessRequest, *, by: User, access: str | None = None, note: str = ""
+) -> AccessRequest:
+    """Share the customer with the requester as his collaborator, with the access asked
+    for or the one the decider chose."""
+    current = _pending_for_decision(access_request, by)
+    current.access = access or current.access
+    set_collaborator(current.customer, user=current.requester, access=current.access, by=by)
+    _close(current, status=AccessRequest.Status.GRANTED, by=by, note=note)
+    return current
+
+
+@transaction.atomic
+def decline_access_request(
+    access_request: AccessRequest, *, by: User, note: str = ""
+) -> AccessRequest:
+    current = _pending_for_decision(access_request, by)
+    _close(current, status=AccessRequest.Status.DECLINED, by=by, note=note)
+    audit.record(
+        current.customer,
+        kind=AuditEntry.Kind.UPDATE,
+        actor=by,
+        note=_("Access request of %(user)s declined") % {"user": current.requester},
+    )
+    return current
+
+
+# --- Tags ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tag_named(name: str, *, by: User | None) -> Tag:
+    """The tag with this name, created when there is none yet (tags are shared labels)."""
+    name = (name or "").strip()
+    if not name:
+        raise field_error("name", _("Give the tag a name."), ErrorCode.REQUIRED)
+    if len(name) > 30:
+        raise field_error(
+            "name", _("A tag has at most %(count)s characters.") % {"count": 30}, ErrorCode.INVALID
+        )
+    existing = Tag.objects.filter(name=name).first()
+    return existing or core_services.create_record(Tag, by=by, name=name)
+
+
 # --- Handover -----------------------------------------------------------------------------------
 
 
@@ -466,6 +589,69 @@ def transfer_customers(
 
 # --- Merge --------------------------------------------------------------------------------------
 
+# Facts the kept customer takes from the merged one where it has none itself.
+MERGE_FILLED_FIELDS = (
+    "legal_name",
+    "credit_code",
+    "nature",
+    "size",
+    "industry",
+    "province",
+    "city",
+    "funding_stage",
+    "website",
+)
+
+
+def _filled_by_merge(keep: Customer, merge: Customer) -> dict[str, Any]:
+    return {
+        name: getattr(merge, name)
+        for name in MERGE_FILLED_FIELDS
+        if not getattr(keep, name) and getattr(merge, name)
+    }
+
+
+@dataclass
+class MergePreview:
+    """What ``merge_customers`` would do, for the confirmation page."""
+
+    moves: list[tuple[str, int]]  # (kind of record, how many) that move to the kept customer
+    collaborators: int
+    new_tags: list[Tag]
+    filled: list[tuple[str, str]]  # (field label, value) the kept customer takes over
+
+
+def merge_preview(*, keep: Customer, merge: Customer) -> MergePreview:
+    """Count what moves when ``merge`` is folded into ``keep`` (one query per relation)."""
+    moves: list[tuple[str, int]] = []
+    for relation in Customer._meta.related_objects:
+        if relation.related_model is Collaborator or not relation.one_to_many:
+            continue
+        manager = getattr(relation.related_model, "objects", None) or (
+            relation.related_model._base_manager
+        )
+        count = manager.filter(**{relation.field.name: merge}).count()
+        if count:
+            moves.append((str(relation.related_model._meta.verbose_name_plural), count))
+    kept_tags = {t.pk for t in keep.tags.all()}
+    filled = [
+        (
+            str(Customer._meta.get_field(name).verbose_name),
+            getattr(merge, f"get_{name}_display")()
+            if Customer._meta.get_field(name).choices
+            else value,
+        )
+        for name, value in _filled_by_merge(keep, merge).items()
+    ]
+    return MergePreview(
+        moves=moves,
+        collaborators=Collaborator.objects.filter(customer=merge)
+        .exclude(user_id=keep.owner_id)
+        .count(),
+        new_tags=[t for t in merge.tags.all() if t.pk not in kept_tags],
+        filled=filled,
+    )
+
 
 @transaction.atomic
 def merge_customers(*, keep: Customer, merge: Customer, by: User | None) -> Customer:
@@ -498,21 +684,7 @@ def merge_customers(*, keep: Customer, merge: Customer, by: User | None) -> Cust
         if count:
             moved.append(f"{relation.related_model._meta.verbose_name_plural}: {count}")
     keep.tags.add(*merge.tags.all())
-    filled = {
-        name: getattr(merge, name)
-        for name in (
-            "legal_name",
-            "credit_code",
-            "nature",
-            "size",
-            "industry",
-            "province",
-            "city",
-            "funding_stage",
-            "website",
-        )
-        if not getattr(keep, name) and getattr(merge, name)
-    }
+    filled = _filled_by_merge(keep, merge)
     if filled:
         if "credit_code" in filled:
             # The merged record gives its code up, so that the kept one can hold it.
@@ -554,9 +726,23 @@ def _normalised_contact(facts: dict[str, Any]) -> dict[str, Any]:
     return facts
 
 
+def _contact_custom(facts: dict[str, Any], current: Contact | None = None) -> dict[str, Any]:
+    """Custom field values given for a contact, checked and merged into the stored ones."""
+    if "custom" in facts:
+        stored = current.custom if current is not None else {}
+        cleaned = custom_fields.clean_values(
+            Contact.custom_fields_target,
+            facts["custom"] or {},
+            partial=current is not None,
+            current=stored,
+        )
+        facts["custom"] = custom_fields.apply_values(stored, cleaned)
+    return facts
+
+
 @transaction.atomic
 def create_contact(customer: Customer, *, by: User | None, **facts: Any) -> Contact:
-    facts = _normalised_contact(dict(facts))
+    facts = _contact_custom(_normalised_contact(dict(facts)))
     _refuse_contact_duplicates(facts)
     return core_services.create_record(Contact, by=by, customer=customer, **facts)
 
@@ -565,7 +751,7 @@ def create_contact(customer: Customer, *, by: User | None, **facts: Any) -> Cont
 def update_contact(
     contact: Contact, *, by: User | None, expected_version: int | None = None, **changes: Any
 ) -> Contact:
-    changes = _normalised_contact(dict(changes))
+    changes = _contact_custom(_normalised_contact(dict(changes)), contact)
     _refuse_contact_duplicates(changes, exclude=contact)
     return core_services.update_record(contact, by=by, expected_version=expected_version, **changes)
 
