@@ -261,7 +261,7 @@ def test_the_page_shows_facts_contacts_history_and_an_empty_timeline(
     body = response.content.decode()
     assert response.status_code == 200
     assert TENCENT in body and "Private enterprise" not in body
-    assert "138 0013 8000" in body  # the stored +8613800138000, formatted for reading
+    assert "139 0000 0000" in body  # the stored +8613900000000, formatted for reading
     assert len(response.context["contacts_page"].object_list) == 20
     assert 'data-testid="timeline-empty"' in body
     assert 'data-testid="audit-trail"' in body

@@ -75,6 +75,16 @@ def _south_customer(people):
     )
 
 
+def _south_access_request(people):
+    """rep_east2 asks for 华南's customer; only its owner's side may answer."""
+    from tuoke.customers.models import AccessRequest
+    from tuoke.customers.services import request_access
+
+    customer = _south_customer(people)
+    existing = AccessRequest.objects.filter(customer=customer).first()
+    return existing or request_access(customer, by=people["rep_east2"])
+
+
 def _someone_elses_token(people):
     from tuoke.org.services import create_token
 
@@ -124,6 +134,24 @@ OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
         {"customer_id": lambda p: _south_customer(p).pk},
     ),
     "/api/v1/contacts/{contact_id}": {"contact_id": lambda p: _south_customer(p).contacts.get().pk},
+    **_each(
+        (
+            "customers:customer_detail",
+            "customers:customer_edit",
+            "customers:customer_delete",
+            "customers:customer_tags",
+            "customers:customer_lifecycle",
+            "customers:customer_collaborators",
+            "customers:customer_merge",
+            "customers:contact_create",
+        ),
+        {"pk": lambda p: _south_customer(p).pk},
+    ),
+    **_each(
+        ("customers:contact_edit", "customers:contact_delete"),
+        {"pk": lambda p: _south_customer(p).contacts.get().pk},
+    ),
+    "customers:access_request_decide": {"pk": lambda p: _south_access_request(p).pk},
     "/api/v1/users/{user_id}": {"user_id": lambda p: p["rep_south1"].pk},
     "/api/v1/users/{user_id}/deactivate": {"user_id": lambda p: p["rep_south1"].pk},
     "/api/v1/users/{user_id}/reactivate": {"user_id": lambda p: p["rep_south1"].pk},

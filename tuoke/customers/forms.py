@@ -130,7 +130,9 @@ class CustomerForm(forms.Form):
     funding_stage = forms.ChoiceField(
         label=_("Funding stage"), choices=_choices(FundingStage.choices), required=False
     )
-    website = forms.URLField(label=_("Website"), max_length=200, required=False)
+    website = forms.URLField(
+        label=_("Website"), max_length=200, required=False, assume_scheme="https"
+    )
     country = forms.CharField(
         label=_("Country"),
         min_length=2,
