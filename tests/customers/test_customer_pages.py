@@ -97,7 +97,7 @@ def test_it_refuses_a_wrong_credit_code_with_the_reason_on_the_field(rep, login)
     response = login(rep).post(
         _url("customer_create"), _form(short_name="云栖", credit_code=CODE[:-1] + "0")
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "credit_code" in response.context["form"].errors
     assert "last character should be" in response.content.decode()
     assert not Customer.objects.filter(short_name="云栖").exists()
@@ -106,7 +106,7 @@ def test_it_refuses_a_wrong_credit_code_with_the_reason_on_the_field(rep, login)
 def test_it_needs_a_name_and_a_contact_name_for_contact_details(rep, login):
     response = login(rep).post(_url("customer_create"), _form(contact_mobile="13900000000"))
     errors = response.context["form"].errors
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "short_name" in errors and "contact_name" in errors
 
 
@@ -117,7 +117,7 @@ def test_it_blocks_the_same_company_under_a_variant_name_and_links_the_existing(
         _url("customer_create"), _form(legal_name="騰訊計算機系統（深圳）有限公司")
     )
     body = response.content.decode()
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert response.context["form"].errors["legal_name"]
     assert 'data-testid="duplicate-same"' in body
     assert _url("customer_detail", tencent.pk) in body
@@ -129,7 +129,7 @@ def test_it_blocks_a_contact_mobile_that_another_customer_has(rep, tencent, logi
         _url("customer_create"),
         _form(short_name="企鹅", contact_name="马", contact_mobile="+86 138-0013-8000"),
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert response.context["form"].errors["contact_mobile"]
 
 
@@ -137,7 +137,7 @@ def test_it_warns_of_similar_customers_and_saves_once_the_user_checked(rep, tenc
     client = login(rep)
     data = _form(legal_name="深圳市腾迅计算机系统有限公司")
     refused = client.post(_url("customer_create"), data)
-    assert refused.status_code == 400
+    assert refused.status_code == 200
     assert 'data-testid="duplicate-similar"' in refused.content.decode()
     assert 'name="allow_similar"' in refused.content.decode()
     saved = client.post(_url("customer_create"), {**data, "allow_similar": "on"})
@@ -169,9 +169,7 @@ def test_the_check_while_typing_shows_the_same_company_with_a_link(rep, tencent,
     assert "same name" in body
 
 
-def test_the_check_reveals_only_name_and_owner_of_a_customer_out_of_scope(
-    people, tencent, login
-):
+def test_the_check_reveals_only_name_and_owner_of_a_customer_out_of_scope(people, tencent, login):
     response = login(people["rep_south1"]).post(
         _url("customer_duplicates"),
         {"legal_name": "腾讯计算机系统（深圳）有限公司", "contact_mobile": "13800138000"},
@@ -241,7 +239,7 @@ def test_quick_create_keeps_a_legal_name_as_legal_and_a_short_one_as_short(rep, 
 
 def test_quick_create_shows_a_duplicate_on_the_name(rep, tencent, login):
     response = login(rep).post(_url("customer_quick_create"), {"name": "深圳腾讯计算机系统"})
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert response.context["form"].errors["name"]
     assert 'data-testid="duplicate-same"' in response.content.decode()
 
@@ -279,9 +277,7 @@ def test_the_page_shows_display_labels_and_custom_values(rep, login):
     assert "ERP 编号" in body and "ERP-9" in body
 
 
-def test_a_manager_sees_the_page_with_the_override_a_colleague_gets_404(
-    people, tencent, login
-):
+def test_a_manager_sees_the_page_with_the_override_a_colleague_gets_404(people, tencent, login):
     manager = login(people["manager_east"]).get(_url("customer_detail", tencent.pk))
     assert 'data-testid="lifecycle-override"' in manager.content.decode()
     for name in ("customer_detail", "customer_edit", "customer_delete", "customer_merge"):
@@ -324,7 +320,7 @@ def test_a_stale_edit_is_refused_with_a_clear_message_and_nothing_written(rep, t
     stale = _edit_data(tencent, industry="游戏")
     services.update_customer(tencent, by=rep, industry="社交")
     response = login(rep).post(_url("customer_edit", tencent.pk), stale)
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "changed by someone else" in response.content.decode()
     tencent.refresh_from_db()
     assert tencent.industry == "社交"
@@ -335,7 +331,7 @@ def test_an_edit_may_not_take_another_customers_name(rep, tencent, login):
     response = login(rep).post(
         _url("customer_edit", other.pk), _edit_data(other, legal_name="腾讯计算机系统有限公司")
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert response.context["form"].errors["legal_name"]
 
 
@@ -357,11 +353,12 @@ def test_a_manager_overrides_with_a_reason_that_is_kept(people, tencent, login):
     client = login(people["manager_east"])
     url = _url("customer_lifecycle", tencent.pk)
     refused = client.post(url, {"to_status": "intent", "reason": " "})
-    assert refused.status_code == 400
+    assert refused.status_code == 200
     assert refused.context["form"].errors["reason"]
-    assert client.post(url, {"to_status": "intent", "reason": "客户口头确认意向"}).status_code == 302
+    reason = "客户口头确认意向"
+    assert client.post(url, {"to_status": "intent", "reason": reason}).status_code == 302
     change = LifecycleChange.objects.filter(customer=tencent).first()
-    assert (change.to_status, change.cause, change.reason) == ("intent", "override", "客户口头确认意向")
+    assert (change.to_status, change.cause, change.reason) == ("intent", "override", reason)
     body = client.get(_url("customer_detail", tencent.pk)).content.decode()
     assert "客户口头确认意向" in body
 
@@ -443,7 +440,7 @@ def test_a_contact_with_a_mobile_known_elsewhere_is_refused_by_name_of_that_cust
     response = login(people["rep_south1"]).post(
         _url("contact_create", mine.pk), {"name": "马", "mobile": "13800138000"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "腾讯" in str(response.context["form"].errors["mobile"])
 
 
@@ -453,14 +450,14 @@ def test_a_stale_contact_edit_is_refused(rep, tencent, login):
     response = login(rep).post(
         _url("contact_edit", contact.pk), {"name": "马先生", "title": "董事长", "version": 1}
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     contact.refresh_from_db()
     assert contact.title == "CEO"
 
 
 def test_a_bad_phone_is_refused_on_its_field(rep, tencent, login):
     response = login(rep).post(_url("contact_create", tencent.pk), {"name": "王", "phone": "12"})
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "area code" in str(response.context["form"].errors["phone"])
 
 

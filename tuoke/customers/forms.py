@@ -69,7 +69,7 @@ def watch_for_duplicates(form: forms.Form, check_url: str) -> None:
                     "hx-trigger": "input changed delay:400ms, change",
                     "hx-target": "#duplicate-result",
                     "hx-include": "[data-dup]",
-                    "hx-sync": "closest form:replace",
+                    "hx-sync": "closest form:queue last",
                 }
             )
 
@@ -244,10 +244,14 @@ class CustomerForm(forms.Form):
         initial.update(custom_fields.initial_values(Customer.custom_fields_target, customer.custom))
         return initial
 
-    # Groups of fields for the template, in the order shown.
+    # Groups of fields for the template, in the order shown: the duplicate panel follows
+    # the fields that identify the company.
+    def identity_fields(self):
+        return [self[n] for n in ("short_name", "legal_name", "credit_code")]
+
     def fact_fields(self):
-        names = ["short_name", "legal_name", "credit_code", "nature", "size", "industry"]
-        names += ["province", "city", "funding_stage", "website", "country", "currency"]
+        names = ["nature", "size", "industry", "province", "city", "funding_stage", "website"]
+        names += ["country", "currency"]
         if "owner" in self.fields:
             names.append("owner")
         return [self[n] for n in names]

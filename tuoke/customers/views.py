@@ -238,7 +238,6 @@ def customer_create(request):
             "duplicates": duplicates,
             "provinces": matching.PROVINCES,
         },
-        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -274,7 +273,6 @@ def customer_quick_create(request):
         request,
         "customers/customer_quick_form.html",
         {"form": form, "duplicates": duplicates},
-        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -430,7 +428,6 @@ def customer_edit(request, pk: int):
             "duplicates": duplicates,
             "provinces": matching.PROVINCES,
         },
-        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -484,7 +481,6 @@ def customer_tags(request, pk: int):
             "may_create_tag": can(request.user, "tag", Action.CREATE),
             "tags_error": error,
         },
-        status=400 if error else 200,
     )
 
 
@@ -517,7 +513,6 @@ def customer_lifecycle(request, pk: int):
         request,
         "customers/customer_lifecycle.html",
         {"customer": customer, "form": form},
-        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -650,7 +645,6 @@ def contact_create(request, pk: int):
         request,
         "customers/contact_form.html",
         {"form": form, "customer": customer, "contact": None},
-        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -681,7 +675,6 @@ def contact_edit(request, pk: int):
         request,
         "customers/contact_form.html",
         {"form": form, "customer": customer, "contact": contact},
-        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -766,7 +759,6 @@ def access_request_create(request):
         request,
         "customers/access_request_form.html",
         {"form": form, "name": customer.display_name, "owner": customer.owner, "token": token},
-        status=400 if request.method == "POST" else 200,
     )
 
 
