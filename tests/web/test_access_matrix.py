@@ -92,6 +92,17 @@ def _someone_elses_token(people):
     return token
 
 
+def _south_saved_view(people):
+    """A saved view rep_south1 shares with his team (华南销售组), not with rep_east1's."""
+    from tuoke.core.models import SavedView
+    from tuoke.core.saved_views import save_view
+
+    existing = SavedView.objects.filter(name="华南意向").first()
+    return existing or save_view(
+        by=people["rep_south1"], list_key="customers", name="华南意向", query="", shared=True
+    )
+
+
 def _each(names: tuple[str, ...], params: dict[str, Callable]) -> dict[str, dict]:
     return dict.fromkeys(names, params)  # the same read-only params for each name
 
@@ -152,6 +163,10 @@ OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
         {"pk": lambda p: _south_customer(p).contacts.get().pk},
     ),
     "customers:access_request_decide": {"pk": lambda p: _south_access_request(p).pk},
+    **_each(
+        ("customers:saved_view_edit", "customers:saved_view_delete"),
+        {"pk": lambda p: _south_saved_view(p).pk},
+    ),
     "/api/v1/users/{user_id}": {"user_id": lambda p: p["rep_south1"].pk},
     "/api/v1/users/{user_id}/deactivate": {"user_id": lambda p: p["rep_south1"].pk},
     "/api/v1/users/{user_id}/reactivate": {"user_id": lambda p: p["rep_south1"].pk},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -53,17 +54,24 @@ class CappedPaginator(Paginator):
         return self.cap is not None and self.count > self.cap
 
 
+_SETTING = object()
+
+
 def paginate(
     request,
     queryset,
     per_page: int | None = None,
     param: str = "page",
     *,
-    count_cap: int | None = COUNT_CAP,
+    count_cap: int | object | None = _SETTING,
 ) -> Page:
     """One page of ``queryset`` from the ``page`` query parameter (bad numbers → nearest page),
-    counting at most ``count_cap`` rows (None: count them all)."""
-    paginator = CappedPaginator(queryset, per_page or settings.LIST_PAGE_SIZE, cap=count_cap)
+    counting at most ``count_cap`` rows (None: count them all; by default the setting
+    ``LIST_COUNT_CAP`` or 10,000)."""
+    if count_cap is _SETTING:
+        count_cap = getattr(settings, "LIST_COUNT_CAP", COUNT_CAP)
+    cap = cast("int | None", count_cap)
+    paginator = CappedPaginator(queryset, per_page or settings.LIST_PAGE_SIZE, cap=cap)
     return paginator.get_page(request.GET.get(param))
 
 
