@@ -371,9 +371,12 @@ class TuokeNinjaAPI(NinjaAPI):
     too (ninja answers those with HTML or plain text, outside its exception handlers), and
     whose OpenAPI document describes the custom fields defined at the time it is asked for."""
 
-    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+    def get_openapi_schema(self, *args: Any, custom_fields: bool = True, **kwargs: Any) -> Any:
+        """``custom_fields=False`` leaves the custom objects undescribed, for callers that
+        want only the routes and may not touch the database (test collection)."""
         schema = super().get_openapi_schema(*args, **kwargs)
-        _fill_custom_objects(schema)
+        if custom_fields:
+            _fill_custom_objects(schema)
         return schema
 
     @property

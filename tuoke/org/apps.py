@@ -8,7 +8,11 @@ class OrgConfig(AppConfig):
     verbose_name = _("Organisation")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from tuoke.web.navigation import NavEntry, register
+
+        post_migrate.connect(_install_default_roles, sender=self)
 
         admin = _("Organisation")
         for entry in (
@@ -41,3 +45,11 @@ class OrgConfig(AppConfig):
             ),
         ):
             register(entry)
+
+
+def _install_default_roles(sender, using="default", verbosity=1, **kwargs) -> None:
+    from . import defaults
+
+    for line in defaults.install_default_roles():
+        if verbosity >= 1:
+            print(f"  {line}")

@@ -101,8 +101,66 @@ def ensure_default_roles(*, by=None) -> dict:
 
                 restore(role, by=by)
             role = services.update_role(role, by=by, grants=flat_grants(key))
+        Role.all_objects.filter(pk=role.pk).update(
+            default_key=key, seeded_types=sorted(ROLE_GRANTS[key])
+        )
         roles[key] = role
     return roles
+
+
+@transaction.atomic
+def install_default_roles() -> list[str]:
+    """Run after every ``migrate``: create the standard roles a new installation lacks, and
+    give existing ones the default grants of record types that appeared since (an upgrade
+    that adds leads gives the sales roles their lead grants). A role an administrator
+    deleted stays deleted, and grants he changed or removed are never put back: a record
+    type is seeded once per role. Returns what it did, for the log."""
+    from tuoke.core import audit
+    from tuoke.core.models import AuditEntry
+
+    from . import services
+    from .models import Role, RoleGrant
+
+    done = []
+    for key, (name, description) in ROLES.items():
+        wanted = ROLE_GRANTS[key]
+        role = Role.all_objects.filter(default_key=key).first()
+        if role is None:
+            # Roles made by an earlier version (or the demo) carry no key yet: adopt by name.
+            role = Role.all_objects.filter(name=name, default_key="").first()
+            if role is not None:
+                role.default_key = key
+                role.save(update_fields=["default_key"])
+        if role is None:
+            role = services.create_role(
+                name=name, description=description, grants=flat_grants(key), by=None
+            )
+            Role.all_objects.filter(pk=role.pk).update(default_key=key, seeded_types=sorted(wanted))
+            done.append(f"created role {name}")
+            continue
+        new_types = [t for t in wanted if t not in role.seeded_types]
+        if not new_types:
+            continue
+        if role.deleted_at is None:
+            granted = set(role.grants.values_list("record_type", flat=True))
+            added = [t for t in new_types if t not in granted]
+            RoleGrant.objects.bulk_create(
+                RoleGrant(role=role, record_type=t, action=action, scope=scope)
+                for t in added
+                for action, scope in wanted[t].items()
+            )
+            if added:
+                audit.record(
+                    role,
+                    kind=AuditEntry.Kind.UPDATE,
+                    actor=None,
+                    note="default grants added for: " + ", ".join(added),
+                )
+                done.append(f"role {role.name}: grants for {', '.join(added)}")
+        Role.all_objects.filter(pk=role.pk).update(
+            seeded_types=sorted({*role.seeded_types, *new_types})
+        )
+    return done
 
 
 # Custom field definitions are configuration every form needs, so everyone reads them;

@@ -136,6 +136,11 @@ class Role(TrackedModel):
 
     name = models.CharField(_("name"), max_length=60, unique=True)
     description = models.CharField(_("description"), max_length=200, blank=True)
+    # Which standard role (tuoke.org.defaults.ROLES) this one started as, and the record types
+    # whose default grants it has been given, so that an upgrade adds grants for new record
+    # types without putting back what an administrator took away.
+    default_key = models.CharField(max_length=30, blank=True, editable=False)
+    seeded_types = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("role")
