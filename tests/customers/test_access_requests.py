@@ -157,3 +157,19 @@ def test_the_requester_cannot_answer_his_own_request(owner, people, customer):
     request = services.request_access(customer, by=colleague, access="edit")
     with pytest.raises(ValidationError):
         services.grant_access_request(request, by=colleague)
+
+
+def test_the_request_list_costs_the_same_few_queries_for_many_requests(
+    people, owner, login, django_assert_max_num_queries
+):
+    for i in range(12):
+        customer = services.create_customer(by=owner, short_name=f"华东客户{i:02d}")
+        services.request_access(customer, by=people["rep_south1"])
+        services.request_access(customer, by=people["rep_south2"])
+    asker, owner_client = login(people["rep_south1"]), login(owner)
+    with django_assert_max_num_queries(12):
+        mine = asker.get(_url("access_request_list"))
+    assert len(mine.context["mine"].object_list) == 12
+    with django_assert_max_num_queries(12):
+        waiting = owner_client.get(_url("access_request_list"))
+    assert waiting.context["waiting"].paginator.count == 24

@@ -254,7 +254,7 @@ def test_the_page_shows_facts_contacts_history_and_an_empty_timeline(
         services.create_contact(tencent, by=rep, name=f"联系人{i:02d}", mobile=f"139000000{i:02d}")
     client = login(rep)
     client.get(_url("customer_detail", tencent.pk))  # warm caches (content types, custom fields)
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(25):
         response = client.get(_url("customer_detail", tencent.pk))
     body = response.content.decode()
     assert response.status_code == 200
