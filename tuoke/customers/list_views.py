@@ -167,6 +167,7 @@ class CustomerFilterForm(forms.Form):
         )
         self.fields["unit"].queryset = OrgUnit.objects.visible_to(user).order_by("path")
         self.fields["tag"].queryset = Tag.objects.visible_to(user).order_by("name")
+        self.fields["tag"].widget.attrs["size"] = 3
         for name in ("status", "owner"):
             self.fields[name].widget.attrs.update(
                 {"aria-label": self.fields[name].label, "data-testid": f"filter-{name}"}
