@@ -475,7 +475,7 @@ def request_access(
 def _pending_for_decision(access_request: AccessRequest, by: User) -> AccessRequest:
     # Locked and read again: two managers answering at once must not both win.
     current = (
-        AccessRequest.objects.select_for_update()
+        AccessRequest.objects.select_for_update(of=("self",))
         .select_related("customer", "requester")
         .get(pk=access_request.pk)
     )
