@@ -12,6 +12,7 @@ from tuoke.core.api import (
     token_auth,
 )
 from tuoke.customers.api import router as customers_router
+from tuoke.leads.api import router as leads_router
 from tuoke.org.api import router as org_router
 
 DESCRIPTION = """
@@ -50,3 +51,4 @@ api = TuokeNinjaAPI(
 install_error_handlers(api)
 api.add_router("", org_router)
 api.add_router("", customers_router)
+api.add_router("", leads_router)

@@ -50,6 +50,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("org/", include("tuoke.org.urls")),
     path("customers/", include("tuoke.customers.urls")),
+    path("leads/", include("tuoke.leads.urls")),
     path("recycle-bin/", include("tuoke.core.urls")),
     path("settings/custom-fields/", include("tuoke.core.urls_custom_fields")),
     path("api/v1/", api.urls),

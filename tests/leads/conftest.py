@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.api.conftest import api_as  # noqa: F401  (the JSON client of the API tests)
 from tuoke.leads import services
 from tuoke.leads.models import ChannelKind
 

@@ -225,17 +225,13 @@ class Lead(OwnedModel, HasCustomFields):
     def clean(self) -> None:
         names = (self.company_name, self.short_name, self.contact_name, self.mobile, self.email)
         if not any(v.strip() for v in names):
-            raise ValidationError(
-                {
-                    "company_name": _(
-                        "Give at least a company name, a short name, a contact name, a mobile "
-                        "or an e-mail."
-                    )
-                },
-                code="required",
+            message = _(
+                "Give at least a company name, a short name, a contact name, a mobile or an e-mail."
             )
+            raise ValidationError({"company_name": ValidationError(message, code="required")})
         if self.status == LeadStatus.CLEANED and not self.cleaning_kind:
-            raise ValidationError({"cleaning_kind": _("Say how the lead was cleaned.")})
+            message = _("Say how the lead was cleaned.")
+            raise ValidationError({"cleaning_kind": ValidationError(message, code="required")})
 
     @property
     def display_name(self) -> str:

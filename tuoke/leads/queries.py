@@ -50,6 +50,14 @@ def search(leads: QuerySet[Lead], q: str) -> QuerySet[Lead]:
     return leads.filter(condition)
 
 
+def flagged(leads: QuerySet[Lead], yes: bool = True) -> QuerySet[Lead]:
+    """Open leads flagged as duplicates (``yes``), or every other lead."""
+    condition = Q(status__in=[LeadStatus.NEW, LeadStatus.WORKING]) & (
+        Q(duplicate_of__isnull=False) | Q(duplicate_customer__isnull=False)
+    )
+    return leads.filter(condition) if yes else leads.exclude(condition)
+
+
 @dataclass
 class ChannelFigures:
     """One channel over one period; ``cost`` is None for users who may not see costs."""
