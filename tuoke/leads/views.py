@@ -28,6 +28,7 @@ from tuoke.core.scope import (
     scope_of,
 )
 from tuoke.core.views import add_service_error, audit_trail, paginate
+from tuoke.customers.matching import format_phone
 from tuoke.customers.models import Customer
 from tuoke.org.models import OrgUnit
 
@@ -526,11 +527,12 @@ def lead_convert(request, pk: int):
     targets = _conversion_targets(user, lead, report, query)
     customer_facts = services.customer_facts_of(lead)
     contact = services.contact_facts_of(lead)
+    for key in ("mobile", "phone"):
+        contact[key] = format_phone(contact[key]) if contact[key] else ""
     initial = {
         "target": NEW_CUSTOMER,
         **customer_facts,
-        **{f"contact_{k}": v for k, v in contact.items() if k != "name"},
-        "contact_name": contact["name"],
+        **{f"contact_{k}": v for k, v in contact.items()},
     }
     if request.method == "POST":
         chosen = request.POST.get("target", "")
