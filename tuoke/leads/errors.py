@@ -1,6 +1,11 @@
 """Error codes of the leads app, beside the common ones of ``tuoke.core.errors.ErrorCode``."""
 
 from enum import StrEnum
+from typing import cast
+
+from django.core.exceptions import ValidationError
+
+from tuoke.core.errors import ErrorCode, field_error
 
 
 class LeadError(StrEnum):
@@ -10,3 +15,8 @@ class LeadError(StrEnum):
     INACTIVE_CHANNEL = "inactive_channel"
     OVERLAP = "overlap"
     NO_OWNER = "no_owner"
+
+
+def lead_error(field: str, message, code: LeadError) -> ValidationError:
+    """``field_error`` with one of the leads app's codes."""
+    return field_error(field, message, cast(ErrorCode, code))

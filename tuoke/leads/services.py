@@ -26,7 +26,7 @@ from tuoke.customers import matching
 from tuoke.customers import services as customer_services
 from tuoke.customers.models import Contact, Customer, LifecycleStatus
 
-from .errors import LeadError
+from .errors import LeadError, lead_error
 from .models import (
     AssignmentMember,
     AssignmentRule,
@@ -323,8 +323,10 @@ def assignable_users(user: User):
         elif scope == Scope.UNIT:
             people = people.filter(models.Q(unit_id=user.unit_id) | models.Q(pk=user.pk))
         else:
+            unit = user.unit
+            assert unit is not None  # unit_id was checked above
             people = people.filter(
-                models.Q(unit__path__startswith=user.unit.path) | models.Q(pk=user.pk)
+                models.Q(unit__path__startswith=unit.path) | models.Q(pk=user.pk)
             )
     workers = UserModel.objects.filter(
         models.Q(is_superuser=True)
@@ -365,7 +367,7 @@ def create_lead(
         {}, custom_fields.clean_values(Lead.custom_fields_target, facts.get("custom") or {})
     )
     if channel is not None and not channel.active:
-        raise field_error(
+        raise lead_error(
             "channel", _("This channel takes no new leads."), LeadError.INACTIVE_CHANNEL
         )
     rule = None
@@ -376,7 +378,7 @@ def create_lead(
         owner, rule = pick_owner(channel=channel, entered_by=by)
         owner = owner or by
     if owner is None:
-        raise field_error(
+        raise lead_error(
             "owner",
             _("No assignment rule applies to this lead: choose its owner."),
             LeadError.NO_OWNER,
@@ -440,7 +442,7 @@ def update_lead(
             ErrorCode.INVALID,
         )
     if lead.status == LeadStatus.CONVERTED:
-        raise field_error(
+        raise lead_error(
             "status",
             _("A converted lead is kept as it was; change the customer instead."),
             LeadError.ALREADY_CONVERTED,
@@ -455,7 +457,7 @@ def update_lead(
         )
     channel = changes.get("channel")
     if channel is not None and channel.pk != lead.channel_id and not channel.active:
-        raise field_error(
+        raise lead_error(
             "channel", _("This channel takes no new leads."), LeadError.INACTIVE_CHANNEL
         )
     changes = _normalised(dict(changes))
@@ -537,7 +539,7 @@ def transfer_leads(leads: Iterable[Lead], *, to: User, reason: str, by: User | N
 
 def _check_cleanable(lead: Lead) -> None:
     if lead.status == LeadStatus.CONVERTED:
-        raise field_error(
+        raise lead_error(
             "status",
             _("“%(lead)s” was converted into a customer and cannot be cleaned.")
             % {"lead": lead.display_name},
@@ -601,7 +603,7 @@ def clean_leads(leads: Iterable[Lead], *, kind: str, reason: str, by: User | Non
 def unclean_lead(lead: Lead, *, by: User | None, expected_version: int | None = None) -> Lead:
     """Bring a cleaned lead back into the work (as new); the audit trail keeps why it was out."""
     if lead.status != LeadStatus.CLEANED:
-        raise field_error("status", _("This lead is not cleaned."), LeadError.NOT_CLEANED)
+        raise lead_error("status", _("This lead is not cleaned."), LeadError.NOT_CLEANED)
     return core_services.update_record(
         lead,
         by=by,
@@ -703,11 +705,11 @@ def convert_lead(
     ``contact.…``.
     """
     if lead.status == LeadStatus.CONVERTED:
-        raise field_error(
+        raise lead_error(
             "status", _("This lead was converted already."), LeadError.ALREADY_CONVERTED
         )
     if lead.status == LeadStatus.CLEANED:
-        raise field_error(
+        raise lead_error(
             "status",
             _("This lead is cleaned; bring it back before converting it."),
             LeadError.CLEANED,
@@ -765,7 +767,7 @@ def convert_lead(
         converted_contact=contact,
         converted_at=timezone.now(),
     )
-    channel = lead.channel.name if lead.channel_id else _("no channel")
+    channel = lead.channel.name if lead.channel is not None else _("no channel")
     audit.record(
         customer,
         kind=AuditEntry.Kind.UPDATE,
@@ -839,7 +841,7 @@ def _check_period(
         overlapping = overlapping.exclude(pk=exclude.pk)
     other = overlapping.first()
     if other is not None:
-        raise field_error(
+        raise lead_error(
             "period_start",
             _("This period overlaps the cost entry %(start)s – %(end)s of this channel.")
             % {"start": other.period_start.isoformat(), "end": other.period_end.isoformat()},
