@@ -86,6 +86,17 @@ def _south_access_request(people):
     return existing or request_access(customer, by=people["rep_east2"])
 
 
+def _south_access_request(people):
+    """rep_south2 asks for rep_south1's customer: rep_east1 may decide nothing about it."""
+    from tuoke.customers.models import AccessRequest
+
+    customer = _south_customer(people)
+    existing = AccessRequest.objects.filter(customer=customer).first()
+    return existing or AccessRequest.objects.create(
+        customer=customer, requester=people["rep_south2"]
+    )
+
+
 def _someone_elses_token(people):
     from tuoke.org.services import create_token
 
@@ -145,6 +156,9 @@ OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
         ),
         {"customer_id": lambda p: _south_customer(p).pk},
     ),
+    "/api/v1/access-requests/{request_id}/decide": {
+        "request_id": lambda p: _south_access_request(p).pk
+    },
     "/api/v1/contacts/{contact_id}": {"contact_id": lambda p: _south_customer(p).contacts.get().pk},
     **_each(
         (

@@ -24,11 +24,11 @@ from tuoke.core.api import (
     sent,
 )
 from tuoke.core.models import Action
-from tuoke.core.scope import get_for, get_for_action, require
+from tuoke.core.scope import get_for, get_for_action, may_act_on, require
 from tuoke.org.models import User
 
 from . import queries, services
-from .models import Contact, Customer, LifecycleStatus, Tag
+from .models import AccessRequest, Contact, Customer, LifecycleStatus, Tag
 
 router = Router(tags=["customers"])
 
@@ -183,6 +183,11 @@ class DuplicateOut(Schema):
     name: str
     owner: str
     id: int | None = Field(description="Only when the caller may see the customer")
+    access_token: str | None = Field(
+        None,
+        description="For a customer the caller may not see: send it to "
+        "POST /access-requests to ask the owner to share the customer",
+    )
 
 
 class DuplicatesOut(Schema):
@@ -262,6 +267,7 @@ def check_duplicates(request: HttpRequest, payload: DuplicateQuery):
             "name": c.customer.display_name,
             "owner": str(c.customer.owner),
             "id": c.customer.pk if c.visible else None,
+            "access_token": None if c.visible else services.access_token(request.user, c.customer),
         }
         for c in [*report.same, *report.similar]
     ]
@@ -384,3 +390,92 @@ def delete_contact(request: HttpRequest, contact_id: RecordId):
     contact = get_for_action(request.user, Contact, contact_id, Action.DELETE)
     services.delete_contact(contact, by=request.user)
     return Status(204, None)
+
+
+# --- Access requests --------------------------------------------------------------------------
+
+
+class AccessRequestIn(Schema):
+    access_token: Text = Field(
+        min_length=1, description="From a candidate of POST /customers/duplicates"
+    )
+    access: Literal["read", "edit"] = "read"
+    message: Text = Field("", max_length=500, examples=["这家客户我在展会上认识了采购经理"])
+
+
+class AccessRequestOut(Schema):
+    id: int
+    customer_name: str = Field(description="The customer's name (all the requester may know)")
+    customer_id: int | None = Field(description="Only when the caller may see the customer")
+    owner: str
+    requester: OwnerRef
+    access: Literal["read", "edit"]
+    message: str
+    status: Literal["pending", "granted", "declined"]
+    created_at: datetime
+    decided_at: datetime | None
+    decision_note: str
+
+    @staticmethod
+    def resolve_customer_name(entry: AccessRequest) -> str:
+        return entry.customer.display_name
+
+    @staticmethod
+    def resolve_owner(entry: AccessRequest) -> str:
+        return str(entry.customer.owner)
+
+    @staticmethod
+    def resolve_customer_id(entry: AccessRequest, context: dict[str, Any]) -> int | None:
+        user = context["request"].user
+        return entry.customer_id if may_act_on(user, entry.customer, Action.VIEW) else None
+
+
+class AccessDecisionIn(Schema):
+    decision: Literal["grant", "decline"] | None = None
+    access: Literal["read", "edit"] | None = Field(
+        None, description="On grant: the access given (default: the one asked for)"
+    )
+    note: Text = Field("", max_length=500)
+
+    model_config = {"json_schema_extra": required_after_fetch("decision")}
+
+
+@router.get("/access-requests", response={200: list[AccessRequestOut], **ERRORS})
+@paginate(PagePagination)
+def list_access_requests(request: HttpRequest, box: Literal["mine", "to_decide"] = "to_decide"):
+    """`to_decide`: pending requests on customers the caller may share (he may edit them);
+    `mine`: the caller's own requests with their answers."""
+    if box == "mine":
+        entries = AccessRequest.objects.filter(
+            requester=request.user, customer__deleted_at__isnull=True
+        ).order_by("-created_at", "-pk")
+    else:
+        entries = services.requests_to_decide(request.user)
+    return entries.select_related("customer", "customer__owner", "requester")
+
+
+@router.post("/access-requests", response={201: AccessRequestOut, **WRITE_ERRORS})
+def request_access(request: HttpRequest, payload: AccessRequestIn):
+    """Ask the owner of a customer the duplicate check named (without its id) to share it."""
+    customer = services.customer_for_access_token(request.user, payload.access_token)
+    entry = services.request_access(
+        customer, by=request.user, access=payload.access, message=payload.message
+    )
+    return Status(201, entry)
+
+
+@router.post(
+    "/access-requests/{request_id}/decide",
+    response={200: AccessRequestOut, **WRITE_ERRORS},
+)
+def decide_access_request(request: HttpRequest, request_id: RecordId, payload: AccessDecisionIn):
+    """Grant (share the customer with the requester as collaborator) or decline; for whoever
+    may edit the customer."""
+    entry = services.request_to_decide(request.user, request_id)
+    if required(payload.decision, "decision") == "grant":
+        entry = services.grant_access_request(
+            entry, by=request.user, access=payload.access, note=payload.note
+        )
+    else:
+        entry = services.decline_access_request(entry, by=request.user, note=payload.note)
+    return entry

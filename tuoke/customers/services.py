@@ -3,12 +3,19 @@ lifecycle, collaborators, handover (transfer) and merging two customers."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -435,6 +442,62 @@ def may_share(user: User, customer: Customer) -> bool:
     return may_act_on(user, customer, Action.EDIT)
 
 
+# The duplicate check names customers the user may not see; an encrypted token lets him ask
+# for access to one of them without learning its id (a signed token would show it).
+ACCESS_TOKEN_CONTEXT = b"tuoke.customers.access_request"
+ACCESS_TOKEN_MAX_AGE = 7 * 24 * 3600
+
+
+def _access_token_cipher() -> Fernet:
+    key = HKDF(algorithm=SHA256(), length=32, salt=None, info=ACCESS_TOKEN_CONTEXT).derive(
+        settings.SECRET_KEY.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def access_token(user: User, customer: Customer) -> str:
+    payload = json.dumps([customer.pk, user.pk]).encode()
+    # Without its base64 padding: a decoder ignores whatever follows the padding.
+    return _access_token_cipher().encrypt(payload).decode().rstrip("=")
+
+
+def customer_for_access_token(user: User, token: str) -> Customer:
+    """The customer a duplicate check showed this user (only by name and owner); 404 for a
+    token that is forged, expired, someone else's, or of a customer gone since."""
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        plain = _access_token_cipher().decrypt(padded.encode(), ttl=ACCESS_TOKEN_MAX_AGE)
+        customer_id, user_id = json.loads(plain)
+    except (InvalidToken, ValueError, TypeError, UnicodeError) as exc:
+        raise Http404 from exc
+    customer = Customer.objects.select_related("owner").filter(pk=customer_id).first()
+    if customer is None or user_id != user.pk:
+        raise Http404
+    return customer
+
+
+def requests_to_decide(user: User) -> models.QuerySet[AccessRequest]:
+    """Pending requests on customers ``user`` may edit (he may share them), oldest first."""
+    return (
+        AccessRequest.objects.filter(
+            status=AccessRequest.Status.PENDING,
+            customer__in=Customer.objects.visible_to(user, Action.EDIT),
+        )
+        .exclude(requester=user)
+        .order_by("created_at", "pk")
+    )
+
+
+def request_to_decide(user: User, pk: int) -> AccessRequest:
+    """A request on a customer the user may edit; 404 otherwise (he may not know of it)."""
+    try:
+        return AccessRequest.objects.select_related("requester", "customer").get(
+            pk=pk, customer__in=Customer.objects.visible_to(user, Action.EDIT)
+        )
+    except (AccessRequest.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
 @transaction.atomic
 def request_access(
     customer: Customer, *, by: User, access: str = Collaborator.Access.READ, message: str = ""
@@ -634,15 +697,12 @@ def merge_preview(*, keep: Customer, merge: Customer) -> MergePreview:
         if count:
             moves.append((str(relation.related_model._meta.verbose_name_plural), count))
     kept_tags = {t.pk for t in keep.tags.all()}
-    filled = [
-        (
-            str(Customer._meta.get_field(name).verbose_name),
-            getattr(merge, f"get_{name}_display")()
-            if Customer._meta.get_field(name).choices
-            else value,
-        )
-        for name, value in _filled_by_merge(keep, merge).items()
-    ]
+    filled = []
+    for name, value in _filled_by_merge(keep, merge).items():
+        fact = Customer._meta.get_field(name)
+        assert isinstance(fact, models.Field)
+        shown = getattr(merge, f"get_{name}_display")() if fact.choices else value
+        filled.append((str(fact.verbose_name), shown))
     return MergePreview(
         moves=moves,
         collaborators=Collaborator.objects.filter(customer=merge)

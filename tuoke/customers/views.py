@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -48,8 +47,6 @@ from .models import AccessRequest, Collaborator, Contact, Customer, LifecycleSta
 ORIGIN_TEMPLATE = "leads/_customer_origin.html"
 TIMELINE_TEMPLATE = "activities/_customer_timeline.html"
 
-ACCESS_TOKEN_SALT = "tuoke.customers.access_request"
-ACCESS_TOKEN_MAX_AGE = 7 * 24 * 3600
 MERGE_CANDIDATES = 20
 # Input longer than any real name or code is cut before matching (the check runs per keystroke).
 MATCH_INPUT_LIMIT = 200
@@ -108,26 +105,6 @@ def _show_error(form, exc: ValidationError | Conflict, aliases: dict[str, str] |
     add_service_error(form, exc)
 
 
-def _access_token(user, customer: Customer) -> str:
-    return signing.dumps([customer.pk, user.pk], salt=ACCESS_TOKEN_SALT)
-
-
-def _customer_from_token(user, token: str) -> Customer:
-    """The customer a duplicate check showed this user (only by name and owner)."""
-    try:
-        customer_id, user_id = signing.loads(
-            token, salt=ACCESS_TOKEN_SALT, max_age=ACCESS_TOKEN_MAX_AGE
-        )
-    except (signing.BadSignature, ValueError, TypeError) as exc:
-        raise Http404 from exc
-    if user_id != user.pk:
-        raise Http404
-    customer = Customer.objects.select_related("owner").filter(pk=customer_id).first()
-    if customer is None:
-        raise Http404
-    return customer
-
-
 def _match_input(data, name: str) -> str:
     return str(data.get(name, ""))[:MATCH_INPUT_LIMIT]
 
@@ -178,7 +155,7 @@ def _duplicates_context(user, data, *, exclude: Customer | None = None) -> dict[
         elif customer.pk in asked:
             shown["asked"] = True
         else:
-            token = _access_token(user, customer)
+            token = services.access_token(user, customer)
             shown["ask_url"] = (
                 reverse("customers:access_request_create") + "?" + urlencode({"token": token})
             )
@@ -717,13 +694,7 @@ def access_request_list(request):
         entry.customer_visible = entry.customer_id in visible
     waiting = paginate(
         request,
-        AccessRequest.objects.filter(
-            status=AccessRequest.Status.PENDING,
-            customer__in=Customer.objects.visible_to(user, Action.EDIT),
-        )
-        .exclude(requester=user)
-        .select_related("customer", "requester")
-        .order_by("created_at", "pk"),
+        services.requests_to_decide(user).select_related("customer", "requester"),
     )
     return render(
         request,
@@ -736,7 +707,7 @@ def access_request_list(request):
 def access_request_create(request):
     """Ask the owner of a customer the duplicate check showed (by name and owner only)."""
     token = request.POST.get("token") or request.GET.get("token") or ""
-    customer = _customer_from_token(request.user, token)
+    customer = services.customer_for_access_token(request.user, token)
     form = AccessRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -766,7 +737,7 @@ def access_request_create(request):
 @require_POST
 def access_request_decide(request, pk: int):
     """The owner (or whoever may edit the customer) grants or declines a request."""
-    access_request = _request_to_decide(request.user, pk)
+    access_request = services.request_to_decide(request.user, pk)
     form = AccessDecisionForm(request.POST)
     default = reverse("customers:customer_detail", args=[access_request.customer_id])
     if not form.is_valid():
@@ -787,14 +758,3 @@ def access_request_decide(request, pk: int):
     else:
         messages.success(request, note % {"name": access_request.requester})
     return redirect(_next_url(request, default))
-
-
-def _request_to_decide(user, pk) -> AccessRequest:
-    """A request on a customer the user may edit; 404 otherwise (he may not know of it)."""
-    try:
-        return AccessRequest.objects.select_related("requester").get(
-            pk=pk,
-            customer__in=Customer.objects.visible_to(user, Action.EDIT),
-        )
-    except (AccessRequest.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404 from exc
