@@ -138,6 +138,12 @@ def test_a_manager_tags_and_transfers_two_customers_at_once(people, book, open_p
     page.goto("/customers/?view=all&sort=name")
     assert _names(page) == ["阿里巴巴", "百度在线", "华信电子", "金龙机械", "腾讯科技"]
 
+    # "All on this page" ticks every row, and unticks them again.
+    page.check("[data-testid=select-page]")
+    assert page.locator("[data-testid=selected-count]").inner_text() == "5 selected"
+    page.uncheck("[data-testid=select-page]")
+    assert page.locator("[data-testid=bulk-form]").is_hidden()
+
     # Tag two customers: confirm first, then the list says what happened.
     for name in ("阿里巴巴", "百度在线"):
         page.locator(
