@@ -35,6 +35,16 @@ class CustomersConfig(AppConfig):
                 requires=("customer", "view"),
             )
         )
+        register(
+            NavEntry(
+                key="access_requests",
+                label=_("Access requests"),
+                url_name="customers:access_request_list",
+                icon="key",
+                order=210,
+                requires=("customer", "view"),
+            )
+        )
 
         own_work = dict.fromkeys(
             (Action.VIEW, Action.CREATE, Action.EDIT, Action.DELETE, Action.EXPORT), Scope.OWN
