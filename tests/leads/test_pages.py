@@ -425,3 +425,28 @@ def test_a_manager_makes_a_rule_for_his_team_only(people, login):
     client.post(reverse("leads:rule_delete", args=[rule.pk]))
     assert not AssignmentRule.objects.exists()
     assert login(people["rep_east1"]).get(reverse("leads:rule_list")).status_code == 403
+
+
+def test_record_pages_cost_a_bounded_number_of_queries(
+    people, leads, marketing, website, login, django_assert_max_num_queries
+):
+    for i in range(10):
+        services.update_lead(leads["mine"], by=marketing, needs=f"第 {i} 次更新")
+        services.add_channel_cost(
+            website,
+            by=marketing,
+            period_start=date(2025, 1 + i, 1),
+            period_end=date(2025, 1 + i, 28),
+            amount=Decimal("100"),
+        )
+    rep, boss = login(people["rep_east1"]), login(marketing)
+    with django_assert_max_num_queries(16):
+        assert rep.get(reverse("leads:lead_detail", args=[leads["mine"].pk])).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert rep.get(reverse("leads:lead_convert", args=[leads["mine"].pk])).status_code == 200
+    with django_assert_max_num_queries(16):
+        assert boss.get(reverse("leads:channel_detail", args=[website.pk])).status_code == 200
+    with django_assert_max_num_queries(10):
+        assert boss.get(reverse("leads:channel_list")).status_code == 200
+    with django_assert_max_num_queries(10):
+        assert boss.get(reverse("leads:rule_list")).status_code == 200

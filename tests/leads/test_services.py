@@ -453,3 +453,26 @@ def test_it_computes_cost_per_lead_and_per_customer_within_the_scope(people, mar
     assert figures.cost_per_customer == Decimal("1000.00")
     [mine] = queries.channel_figures(user=rep, start=start, end=today, channels=[website])
     assert mine.leads == 4 and mine.cost is None and mine.cost_per_lead is None
+
+
+def test_it_gives_the_figures_of_each_of_the_last_months(people, marketing, website):
+    today = timezone.localdate()
+    this_month = queries.month_start(today)
+    last_month = queries.month_start(today, 1)
+    services.add_channel_cost(
+        website,
+        by=marketing,
+        period_start=last_month,
+        period_end=this_month - timedelta(days=1),
+        amount=Decimal("3000"),
+    )
+    old = make_lead(marketing, channel=website, short_name="上月的")
+    Lead.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=today.day + 3))
+    make_lead(marketing, channel=website, short_name="本月的")
+    months = queries.monthly_figures(user=marketing, channel=website)
+    assert [m.start for m in months[:2]] == [this_month, last_month]
+    assert [(m.leads, m.cost) for m in months[:2]] == [
+        (1, Decimal("0.00")),
+        (1, Decimal("3000.00")),
+    ]
+    assert months[1].cost_per_lead == Decimal("3000.00") and len(months) == 6
