@@ -8,6 +8,8 @@ class LeadsConfig(AppConfig):
     verbose_name = _("Leads")
 
     def ready(self) -> None:
+        from importlib.util import find_spec
+
         from tuoke.core.models import Action, Scope
         from tuoke.org import defaults
         from tuoke.web.navigation import NavEntry, register
@@ -96,3 +98,9 @@ class LeadsConfig(AppConfig):
                 "marketing": manage,
             },
         )
+
+        # Leads in the global search, once its registry (tuoke.core.search) is there.
+        if find_spec("tuoke.core.search") is not None:
+            from . import search
+
+            search.register()

@@ -139,13 +139,14 @@ class Lead(OwnedModel, HasCustomFields):
         "converted_at",
     )
 
-    company_name = models.CharField(_("company name"), max_length=200, blank=True)
-    short_name = models.CharField(_("short name"), max_length=100, blank=True)
+    # Indexed for the search by the start of a name (see tuoke.leads.search).
+    company_name = models.CharField(_("company name"), max_length=200, blank=True, db_index=True)
+    short_name = models.CharField(_("short name"), max_length=100, blank=True, db_index=True)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
     industry = models.CharField(_("industry"), max_length=50, blank=True)
     province = models.CharField(_("province"), max_length=30, blank=True)
     city = models.CharField(_("city"), max_length=30, blank=True)
-    contact_name = models.CharField(_("contact name"), max_length=50, blank=True)
+    contact_name = models.CharField(_("contact name"), max_length=50, blank=True, db_index=True)
     title = models.CharField(_("job title"), max_length=50, blank=True)
     mobile = models.CharField(_("mobile"), max_length=20, blank=True, db_index=True)
     phone = models.CharField(_("landline"), max_length=20, blank=True, db_index=True)
@@ -204,7 +205,7 @@ class Lead(OwnedModel, HasCustomFields):
 
     # Matching keys kept beside the facts (see tuoke.customers.matching), as on Customer.
     name_key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
-    pinyin_full = models.CharField(max_length=400, blank=True, editable=False)
+    pinyin_full = models.CharField(max_length=400, blank=True, editable=False, db_index=True)
     pinyin_initials = models.CharField(max_length=100, blank=True, editable=False, db_index=True)
 
     class Meta:

@@ -1,0 +1,90 @@
+"""Leads in the global search (registered in ``LeadsConfig.ready`` when the registry of
+``tuoke.core.search`` is there).
+
+A lead is found by the start of its company name (with or without the region), short name or
+contact name, its pinyin (full or initials), credit code, mobile or landline as typed
+(138 0013 8000, 0755-8600…) and e-mail; every condition is answered from an index.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from tuoke.core import search
+from tuoke.core.search import Hit, Source, prefix_q
+from tuoke.customers import matching
+
+from .models import Lead
+
+_LATIN = re.compile(r"[a-z0-9]+")
+_PHONE = re.compile(r"[\d\s()+\-]+")
+_CREDIT_CODE = re.compile(r"[0-9A-Z]{15,18}")
+
+
+def phone_prefix(q: str) -> str | None:
+    """The start of a number as stored (E.164) from what was typed, or None."""
+    if not _PHONE.fullmatch(q):
+        return None
+    digits = re.sub(r"\D", "", q)
+    if len(digits) < 3:
+        return None
+    if q.lstrip().startswith("+"):
+        return "+" + digits
+    return "+86" + (digits[1:] if digits.startswith("0") else digits)
+
+
+def lead_condition(q: str) -> Q:
+    condition = prefix_q("short_name", q) | prefix_q("company_name", q)
+    condition |= prefix_q("contact_name", q)
+    key = matching.normalize_company_name(q)
+    if key:
+        condition |= prefix_q("name_key", key)
+    lowered = q.lower().replace(" ", "")
+    if _LATIN.fullmatch(lowered):
+        condition |= prefix_q("pinyin_initials", lowered) | prefix_q("pinyin_full", lowered)
+    code = matching.normalize_credit_code(q)
+    if _CREDIT_CODE.fullmatch(code):
+        condition |= Q(credit_code=code)
+    phone = phone_prefix(q)
+    if phone:
+        condition |= prefix_q("mobile", phone) | prefix_q("phone", phone)
+    if "@" in q or _LATIN.fullmatch(lowered.replace(".", "").replace("_", "").replace("-", "")):
+        condition |= prefix_q("email", matching.normalize_email(q))
+    return condition
+
+
+def match_leads(queryset: QuerySet[Lead], q: str) -> QuerySet[Lead]:
+    return queryset.filter(lead_condition(q)).order_by("-created_at", "-pk")
+
+
+def lead_hit(lead: Lead) -> Hit:
+    facts = [
+        lead.company_name if lead.company_name != lead.display_name else "",
+        lead.contact_name if lead.contact_name != lead.display_name else "",
+        str(lead.get_status_display()),
+        str(lead.owner),
+    ]
+    return Hit(
+        title=lead.display_name,
+        detail=" · ".join(f for f in facts if f),
+        url=reverse("leads:lead_detail", args=[lead.pk]),
+    )
+
+
+def register() -> None:
+    search.register(
+        Source(
+            key="leads",
+            label=_("Leads"),
+            model=Lead,
+            match=match_leads,
+            hit=lead_hit,
+            icon="target-arrow",
+            order=30,
+            prepare=lambda qs: qs.select_related("owner"),
+        )
+    )
