@@ -274,3 +274,15 @@ def test_the_openapi_document_describes_the_lead_routes_with_examples(db):
     lead = schema["components"]["schemas"]["LeadOut"]["properties"]
     assert lead["company_name"]["examples"] == ["深圳市腾达精密科技有限公司"]
     assert 409 in paths["/api/v1/leads/{lead_id}"]["patch"]["responses"]
+
+
+def test_service_errors_name_the_api_input(people, leads, marketing, website, api_as):
+    services.update_channel(website, by=marketing, active=False)
+    client = api_as(marketing)
+    inactive = client.post("/leads", {"short_name": "甲", "channel_id": website.pk})
+    assert_error(inactive, 400, "channel_id", "inactive_channel")
+    rep = people["rep_east1"]
+    shared = customer_services.create_customer(by=people["rep_south1"], short_name="共享客户")
+    customer_services.set_collaborator(shared, user=rep, access="read", by=people["rep_south1"])
+    response = api_as(rep).post(f"/leads/{leads['mine'].pk}/convert", {"customer_id": shared.pk})
+    assert_error(response, 400, "customer_id", "forbidden")

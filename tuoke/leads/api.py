@@ -1,10 +1,12 @@
 """The leads API: leads (list, create with the duplicate flag, read, edit, delete, clean,
 convert, assign) and channels with their costs (parse → service → schema)."""
 
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -331,6 +333,22 @@ def _detail(request: HttpRequest, lead: Lead) -> Lead:
     return lead
 
 
+# Service field → the name of the input it came from.
+INPUT_NAMES = {"channel": "channel_id", "owner": "owner_id", "customer": "customer_id"}
+
+
+@contextmanager
+def _fields_named(names: dict[str, str]):
+    """Errors of a service named after the API's input (``channel`` → ``channel_id``)."""
+    try:
+        yield
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        renamed = {names.get(field, field): errors for field, errors in exc.error_dict.items()}
+        raise ValidationError(renamed) from exc
+
+
 def _assignee(user: User, pk: int | None, field_name: str) -> User | None:
     """The user a lead is given to: the caller himself, or someone he may hand leads to."""
     if pk is None:
@@ -383,7 +401,8 @@ def create_lead(request: HttpRequest, payload: LeadCreate):
     data = payload.model_dump()
     channel = resolve(request.user, Channel, data.pop("channel_id"), "channel_id")
     owner = _assignee(request.user, data.pop("owner_id"), "owner_id")
-    lead = services.create_lead(by=request.user, owner=owner, channel=channel, **_facts(data))
+    with _fields_named(INPUT_NAMES):
+        lead = services.create_lead(by=request.user, owner=owner, channel=channel, **_facts(data))
     return Status(201, _detail(request, get_for(request.user, _leads(), lead.pk)))
 
 
@@ -415,7 +434,8 @@ def update_lead(request: HttpRequest, lead_id: RecordId, payload: LeadUpdate):
     changes = sent(payload, nullable={"custom", "channel_id"})
     if "channel_id" in changes:
         changes["channel"] = resolve(request.user, Channel, changes.pop("channel_id"), "channel_id")
-    services.update_lead(lead, by=request.user, expected_version=payload.version, **changes)
+    with _fields_named(INPUT_NAMES):
+        services.update_lead(lead, by=request.user, expected_version=payload.version, **changes)
     return _detail(request, get_for(request.user, _leads(), lead_id))
 
 
@@ -457,14 +477,15 @@ def convert_lead(request: HttpRequest, lead_id: RecordId, payload: ConvertIn):
     existing customer. Errors name `customer.…` and `contact.…` fields."""
     lead = get_for_action(request.user, _leads(), lead_id, Action.EDIT)
     customer = resolve(request.user, Customer, payload.customer_id, "customer_id")
-    result = services.convert_lead(
-        lead,
-        by=request.user,
-        customer=customer,
-        customer_facts=payload.customer.model_dump() if payload.customer else None,
-        contact_facts=payload.contact.model_dump() if payload.contact else None,
-        allow_similar=payload.allow_similar,
-    )
+    with _fields_named(INPUT_NAMES):
+        result = services.convert_lead(
+            lead,
+            by=request.user,
+            customer=customer,
+            customer_facts=payload.customer.model_dump() if payload.customer else None,
+            contact_facts=payload.contact.model_dump() if payload.contact else None,
+            allow_similar=payload.allow_similar,
+        )
     contact = result.contact
     return {
         "lead": get_for(request.user, _leads(), lead_id),
