@@ -90,4 +90,19 @@ def test_marketing_cleans_a_flagged_duplicate_in_bulk_on_a_phone(people, open_pa
     assert _no_horizontal_scroll(page)
     cleaned = Lead.objects.get(short_name="东方电气集团")
     assert (cleaned.status, cleaned.cleaning_kind) == ("cleaned", "duplicate")
+
+    # The channel figures count the cleaned lead; a phone shows them as cards.
+    page.goto("/leads/channels/")
+    assert page.locator("[data-testid=channel-row]").count() == 0
+    page.goto("/leads/channels/new/")
+    page.fill("#id_name", "Website form")
+    page.click("[data-testid=save]")
+    page.wait_for_url("**/leads/channels/*/")
+    page.click("[data-testid=cost-create]")
+    page.fill("#id_amount", "1200")
+    page.click("[data-testid=save]")
+    page.wait_for_url("**/leads/channels/*/")
+    assert page.locator("[data-testid=cost-row]").count() == 1
+    assert _no_horizontal_scroll(page)
+    screenshot(page, "leads-journey-channel")
     assert console.errors == []
