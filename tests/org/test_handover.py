@@ -134,3 +134,19 @@ def test_the_handover_page_needs_a_colleague_and_a_reason(people, book, login):
     response = login(people["manager_east"]).post(url, {"to": "", "reason": ""})
     assert response.status_code == 400
     assert set(response.context["form"].errors) == {"to", "reason"}
+
+
+def test_open_leads_go_with_the_customers_and_closed_ones_stay(people, book):
+    from tuoke.leads.models import Lead
+    from tuoke.leads.services import clean_lead, create_lead
+
+    rep = people["rep_east1"]
+    open_lead = create_lead(by=rep, owner=rep, company_name="星河科技", contact_name="何先生")
+    junk = create_lead(by=rep, owner=rep, company_name="测试公司", contact_name="测试")
+    clean_lead(junk, kind="junk", reason="测试数据", by=rep)
+    moved = handover.hand_over(
+        rep, to=people["rep_east2"], reason="离职交接", by=people["manager_east"]
+    )
+    assert moved == {"customers": 3, "leads": 1}
+    assert Lead.objects.get(pk=open_lead.pk).owner == people["rep_east2"]
+    assert Lead.objects.get(pk=junk.pk).owner == rep

@@ -11,8 +11,25 @@ class LeadsConfig(AppConfig):
         from importlib.util import find_spec
 
         from tuoke.core.models import Action, Scope
-        from tuoke.org import defaults
+        from tuoke.org import defaults, handover
         from tuoke.web.navigation import NavEntry, register
+
+        from . import services
+        from .models import Lead, LeadStatus
+
+        # Open leads go with a handover; converted and cleaned ones are history.
+        handover.register(
+            handover.Kind(
+                key="leads",
+                label=_("leads"),
+                record_type="lead",
+                owned_by=lambda person: Lead.objects.filter(
+                    owner=person, status__in=(LeadStatus.NEW, LeadStatus.WORKING)
+                ),
+                transfer=services.transfer_leads,
+                order=20,
+            )
+        )
 
         settings_section = _("Settings")
         for entry in (
