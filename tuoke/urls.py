@@ -10,6 +10,7 @@ from tuoke.web import views as web_views
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("search/", web_views.search, name="search"),
+    path("search/quick/", web_views.search_quick, name="search_quick"),
     path("account/", web_views.account, name="account"),
     path("account/tokens/", web_views.token_create, name="token_create"),
     path("account/tokens/<int:pk>/revoke/", web_views.token_revoke, name="token_revoke"),

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -45,6 +46,12 @@ class CustomersConfig(AppConfig):
                 requires=("customer", "view"),
             )
         )
+
+        # Customers and contacts in the global search; SQLite's search triggers after migrate.
+        from . import search, search_index
+
+        search.register()
+        post_migrate.connect(search_index.on_post_migrate, sender=self)
 
         own_work = dict.fromkeys(
             (Action.VIEW, Action.CREATE, Action.EDIT, Action.DELETE, Action.EXPORT), Scope.OWN

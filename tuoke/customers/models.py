@@ -139,7 +139,6 @@ class Customer(OwnedModel, HasCustomFields):
         max_length=20,
         choices=LifecycleStatus.choices,
         default=LifecycleStatus.POTENTIAL,
-        db_index=True,
     )
     tier = models.CharField(_("tier"), max_length=1, blank=True)
     last_follow_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
@@ -150,13 +149,32 @@ class Customer(OwnedModel, HasCustomFields):
     pinyin_full = models.CharField(max_length=400, blank=True, editable=False)
     pinyin_initials = models.CharField(max_length=100, blank=True, editable=False, db_index=True)
 
+    # Only the recycle bin asks for deleted rows, so only they are indexed (see Meta): an index
+    # of every row's NULL makes SQLite's planner pick it for "deleted_at IS NULL" on lists.
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["-updated_at", "-pk"]
+        # Each sort of the lists has an index ending in the id, its tie-break; the text ones
+        # also serve the search by name start (prefixes). PostgreSQL's trigram and pattern
+        # indexes and SQLite's FTS5 table are in migration 0003 (not expressible here).
         indexes = [
             models.Index(fields=["owner", "-updated_at"], name="customer_owner_recent"),
             models.Index(fields=["credit_code"], name="customer_credit_code"),
+            models.Index(fields=["-updated_at", "-id"], name="customer_recent"),
+            models.Index(
+                fields=["lifecycle_status", "-updated_at", "-id"], name="customer_status_recent"
+            ),
+            models.Index(fields=["-created_at", "-id"], name="customer_created"),
+            models.Index(fields=["short_name", "id"], name="customer_short_name"),
+            models.Index(fields=["pinyin_full", "id"], name="customer_pinyin"),
+            models.Index(
+                fields=["deleted_at"],
+                name="customer_deleted",
+                condition=Q(deleted_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -227,10 +245,21 @@ class Contact(TrackedModel, HasCustomFields):
     is_key_person = models.BooleanField(_("key person"), default=False)
     note = models.TextField(_("note"), blank=True)
 
+    # As on Customer: only deleted rows are indexed.
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["-is_key_person", "name", "pk"]
+        indexes = [
+            models.Index(fields=["name", "id"], name="contact_name"),
+            models.Index(
+                fields=["deleted_at"],
+                name="contact_deleted",
+                condition=Q(deleted_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

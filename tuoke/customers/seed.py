@@ -11,9 +11,10 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from pypinyin import Style, lazy_pinyin
 
-from . import matching, names
+from . import matching, names, search_index
 from .models import Contact, Customer, FundingStage, LifecycleStatus, Nature, Size, Tag
 
 if TYPE_CHECKING:
@@ -217,5 +218,8 @@ def seed_customers(context: SeedContext) -> dict[str, int]:
             Contact._meta.db_table: loaders[Contact].written,
             tagged_through._meta.db_table: loaders[tagged_through].written,
         }
+    if connection.vendor == "sqlite":
+        # The triggers that keep it in step were off during the load.
+        search_index.rebuild_sqlite_index(connection)
     context.log("customers: indexes rebuilt")
     return written

@@ -14,6 +14,10 @@ class OrgConfig(AppConfig):
 
         post_migrate.connect(_install_default_roles, sender=self)
 
+        from . import search
+
+        search.register()  # colleagues and units in the global search
+
         admin = _("Organisation")
         for entry in (
             NavEntry(

@@ -5,11 +5,11 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tuoke.core import search as core_search
 from tuoke.core.models import Action, AuditEntry, Scope
 from tuoke.core.scope import can, grants_of, record_types, scope_of
 from tuoke.org import services as org_services
@@ -50,24 +50,39 @@ def home(request):
     return render(request, "web/home.html", context)
 
 
+# Hits per source: on the results page, on it for one source, and in the top bar's dropdown.
+SEARCH_PAGE_LIMIT = 10
+SEARCH_SOURCE_LIMIT = 50
+SEARCH_QUICK_LIMIT = 5
+
+
 @login_required
 def search(request):
-    """Global search; the customers issue adds customers, contacts and leads."""
-    query = request.GET.get("q", "").strip()[:100]
-    users = units = []
-    if query:
-        users = (
-            User.objects.visible_to(request.user)
-            .filter(
-                Q(username__icontains=query)
-                | Q(display_name__icontains=query)
-                | Q(email__icontains=query)
-                | Q(mobile__icontains=query)
-            )
-            .select_related("unit")[:20]
-        )
-        units = OrgUnit.objects.visible_to(request.user).filter(name__icontains=query)[:20]
-    return render(request, "web/search.html", {"query": query, "users": users, "units": units})
+    """Global search over every kind of record the user may read, within his data scope;
+    ``?source=customers`` shows more hits of one kind."""
+    query = core_search.clean_query(request.GET.get("q"))
+    source = core_search.get_source(request.GET.get("source", ""))
+    if source is not None and not source.allowed(request.user):
+        source = None
+    groups = core_search.search(
+        request.user,
+        query,
+        SEARCH_SOURCE_LIMIT if source else SEARCH_PAGE_LIMIT,
+        only=source.key if source else None,
+    )
+    return render(
+        request,
+        "web/search.html",
+        {"query": query, "groups": groups, "source": source, "limit": SEARCH_SOURCE_LIMIT},
+    )
+
+
+@login_required
+def search_quick(request):
+    """The top bar's dropdown while typing (htmx): a few hits of each kind."""
+    query = core_search.clean_query(request.GET.get("q"))
+    groups = core_search.search(request.user, query, SEARCH_QUICK_LIMIT)
+    return render(request, "web/_search_quick.html", {"query": query, "groups": groups})
 
 
 @login_required
