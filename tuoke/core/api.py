@@ -411,10 +411,17 @@ class TuokeNinjaAPI(NinjaAPI):
 
 # --- Pagination -------------------------------------------------------------------------------
 
+COUNT_CAP = 10_000
+
 
 class PagePagination(PaginationBase):
     """``?page=1&page_size=20``; the page size defaults to ``settings.API_PAGE_SIZE`` and is
-    capped at ``settings.API_MAX_PAGE_SIZE`` (asking for more gives the maximum)."""
+    capped at ``settings.API_MAX_PAGE_SIZE`` (asking for more gives the maximum).
+
+    The count stops at ``settings.LIST_COUNT_CAP`` (10,000, as on the list pages): counting a
+    million customers exactly would cost more than the page itself. Beyond it, ``count`` is the
+    cap and ``count_capped`` is true.
+    """
 
     class Input(Schema):
         page: int = Field(1, ge=1, le=1_000_000, description="Page number, from 1")
@@ -424,7 +431,12 @@ class PagePagination(PaginationBase):
 
     class Output(Schema):
         items: list[Any]
-        count: int = Field(description="Items on all pages together")
+        count: int = Field(
+            description="Items on all pages together, counted up to 10,000 (LIST_COUNT_CAP)"
+        )
+        count_capped: bool = Field(
+            False, description="True when there are more items than `count`: narrow the filters"
+        )
         page: int
         page_size: int
 
@@ -433,9 +445,16 @@ class PagePagination(PaginationBase):
     ) -> dict[str, Any]:
         page_size = min(pagination.page_size or settings.API_PAGE_SIZE, settings.API_MAX_PAGE_SIZE)
         offset = (pagination.page - 1) * page_size
+        cap = getattr(settings, "LIST_COUNT_CAP", COUNT_CAP)
+        if isinstance(queryset, models.QuerySet):
+            # One LIMITed subquery: SELECT COUNT(*) FROM (SELECT id … LIMIT cap + 1).
+            count = queryset.order_by().values("pk")[: cap + 1].count()
+        else:
+            count = len(queryset)
         return {
             "items": list(queryset[offset : offset + page_size]),
-            "count": queryset.count(),
+            "count": min(count, cap),
+            "count_capped": count > cap,
             "page": pagination.page,
             "page_size": page_size,
         }
