@@ -244,11 +244,13 @@ def trade_name(rng: random.Random) -> str:
     return "".join(rng.sample(TRADE_NAME_CHARACTERS, 2 if draw < 0.65 else 3))
 
 
-def company(rng: random.Random) -> Company:
-    """One company with its legal and short name, industry and region."""
+def company(rng: random.Random, provinces: tuple[str, ...] = ()) -> Company:
+    """One company with its legal and short name, industry and region (in one of
+    ``provinces`` when given)."""
     name = trade_name(rng)
     word = rng.choice(_INDUSTRY_WORDS)
-    province, city, area_code = rng.choice(CITIES)
+    cities = [c for c in CITIES if c[0] in provinces] if provinces else CITIES
+    province, city, area_code = rng.choice(cities)
     form = rng.choice(LEGAL_FORMS)
     region = city if city == province else city + "市"
     style = rng.random()

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
+from tuoke.customers.demo import build_customers
 from tuoke.leads.demo import build_leads
 from tuoke.org.demo import DEMO_PASSWORD, PEOPLE, build_org
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         if not logins_only:
             build_org()
             # Later apps add their demo records here, each idempotent.
+            build_customers()
             build_leads()
             self.stdout.write(self.style.SUCCESS(_("Demo data is ready.")))
         self.stdout.write(_("Demo logins (password %(password)s):") % {"password": DEMO_PASSWORD})
