@@ -76,6 +76,10 @@ def test_it_does_not_find_by_unrelated_or_too_short_middle_parts(world):
     assert _titles(world["boss"], "密科", "customers") == []  # two characters: starts only
     assert _titles(world["boss"], "有限公司", "customers") == []  # only the legal form
     assert _titles(world["boss"], "腾讯", "customers") == []
+    # Contacts: a surname alone, four digits of a phone, three letters of an address.
+    assert _titles(world["boss"], "王", "contacts") == []
+    assert _titles(world["boss"], "1380", "contacts") == []
+    assert _titles(world["boss"], "wan", "contacts") == []
 
 
 @pytest.mark.parametrize(

@@ -49,15 +49,16 @@ def search_table(model: type[models.Model]) -> str:
 
 
 def contains_q(model: type[models.Model], field: str, text: str) -> Q:
-    """Rows whose ``field`` holds ``text`` anywhere, ignoring case; ``text`` needs at least three
-    characters, because both indexes below are made of trigrams.
+    """Rows whose ``field`` holds ``text`` anywhere; ``text`` needs at least three characters,
+    because both indexes below are made of trigrams. Meant for columns of folded keys (lower
+    case, like a customer's name key): give ``text`` folded the same way.
 
-    PostgreSQL answers ``icontains`` from a ``pg_trgm`` GIN index on ``UPPER(field)``; SQLite
+    PostgreSQL answers ``LIKE '%text%'`` from a ``pg_trgm`` GIN index on the column; SQLite
     from an FTS5 table with the trigram tokenizer (``search_table``), kept in step with the
-    model's table by triggers. Both indexes are created by the model's app's migrations.
+    model's table by triggers. Both are created by the model's app's migrations.
     """
     if connection.vendor != "sqlite":
-        return Q(**{f"{field}__icontains": text})
+        return Q(**{f"{field}__contains": text})
     table = search_table(model)
     phrase = '"' + text.replace('"', '""') + '"'
     column = model._meta.get_field(field).column

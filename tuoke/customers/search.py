@@ -29,8 +29,10 @@ _EMAIL_START = re.compile(r"[a-z0-9._%+\-]+")
 MIN_CONTAINS = 3
 MIN_CONTACT_NAME = 2
 MIN_EMAIL = 4
+MIN_PHONE_DIGITS = 5
 # How many matches are ranked; a query matching more is too vague to rank them all.
 CANDIDATES = 200
+CONTACT_CANDIDATES = 2_000
 
 
 def _phone_prefix(q: str) -> str | None:
@@ -38,7 +40,7 @@ def _phone_prefix(q: str) -> str | None:
     if not _PHONE_CHARACTERS.fullmatch(q):
         return None
     digits = re.sub(r"\D", "", q)
-    if len(digits) < 3:
+    if len(digits) < MIN_PHONE_DIGITS:
         return None
     if q.lstrip().startswith("+"):
         return "+" + digits
@@ -100,9 +102,9 @@ def match_customers(queryset: QuerySet[Customer], q: str) -> QuerySet[Customer]:
 
 
 def contact_condition(q: str) -> Q:
-    """The contacts matching ``q``. A single character of a name (a surname: 王) or a few
-    letters of an address match tens of thousands of contacts, more than a data scope can
-    sort out quickly, so names need two characters and addresses four."""
+    """The contacts matching ``q``. A single character of a name (a surname: 王), a few
+    letters of an address or digits of a phone match tens of thousands of contacts, too many
+    to be of use, so names need two characters, addresses four and phones five digits."""
     condition = Q(pk__in=[])
     if len(q) >= MIN_CONTACT_NAME:
         condition |= prefix_q("name", q)
@@ -116,8 +118,21 @@ def contact_condition(q: str) -> Q:
 
 
 def match_contacts(queryset: QuerySet[Contact], q: str) -> QuerySet[Contact]:
+    """Best first: the same name, then the most recently changed.
+
+    Unlike customers, contacts are picked before the scope is applied: a contact's scope goes
+    through its customer, and PostgreSQL, asked for the first rows of that join, walks all
+    contacts in customer order. The first ``CONTACT_CANDIDATES`` matches company-wide are
+    picked from the indexes alone, and the scope keeps the user's among them; the minimum
+    lengths above keep real searches below that number.
+    """
+    picked = Contact.objects.filter(contact_condition(q)).order_by().values("pk")
     rank = Case(When(name=q, then=0), default=1, output_field=IntegerField())
-    return _best_first(queryset, contact_condition(q), rank)
+    return (
+        queryset.filter(pk__in=picked[:CONTACT_CANDIDATES])
+        .annotate(rank=rank)
+        .order_by("rank", "-updated_at", "-pk")
+    )
 
 
 def _customer_hit(customer: Customer) -> Hit:
