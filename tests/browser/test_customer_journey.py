@@ -4,6 +4,7 @@ name and owner, asks for access and gets it from the owner; and a customer is cr
 phone in a few taps."""
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import PHONE, log_in, screenshot
 
@@ -46,7 +47,7 @@ def test_a_rep_enters_a_customer_and_the_duplicate_check_guards_it(people, open_
     page.wait_for_url("**/customers/*/")
     assert page.locator("[data-testid=customer-name]").inner_text() == "腾讯"
     assert page.locator("[data-testid=contact-row]").count() == 1
-    assert page.locator("[data-testid=kp]").is_visible()
+    expect(page.locator("[data-testid=kp]")).to_be_visible()
     customer_url = page.url
 
     # The same company under a traditional, bracketed spelling is stopped while typing.
@@ -57,7 +58,7 @@ def test_a_rep_enters_a_customer_and_the_duplicate_check_guards_it(people, open_
     assert "腾讯" in same.inner_text()
     assert same.locator("[data-testid=duplicate-open]").get_attribute("href") in customer_url
     assert page.locator("[data-testid=save]").is_disabled()
-    assert page.locator("[data-testid=blocked-hint]").is_visible()
+    expect(page.locator("[data-testid=blocked-hint]")).to_be_visible()
     screenshot(page, "customer-journey-duplicate-blocked")
 
     # A mistyped credit code is pointed out while typing, and refused on saving.
@@ -69,7 +70,7 @@ def test_a_rep_enters_a_customer_and_the_duplicate_check_guards_it(people, open_
     assert "should be" in error.inner_text()
     page.click("[data-testid=save]")
     page.wait_for_load_state("load")
-    assert page.locator("[data-field-error=credit_code]").is_visible()
+    expect(page.locator("[data-field-error=credit_code]")).to_be_visible()
     screenshot(page, "customer-journey-wrong-credit-code")
     page.fill("#id_credit_code", "")
     page.locator("[data-testid=credit-code-error]").wait_for(state="detached")
@@ -128,7 +129,7 @@ def test_a_rep_of_another_unit_asks_for_access_and_the_owner_grants_it(people, o
     screenshot(owner, "customer-journey-owner-sees-request")
     request.locator("[data-testid=grant]").click()
     owner.wait_for_url(customer_url)
-    assert owner.locator("[data-testid=collaborator][data-username=rep_south1]").is_visible()
+    expect(owner.locator("[data-testid=collaborator][data-username=rep_south1]")).to_be_visible()
 
     other.reload()
     assert other.locator("[data-testid=my-request-status]").inner_text() == "Granted"

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tuoke.core.services import create_record
 from tuoke.customers.models import Customer, Tag
@@ -142,14 +143,14 @@ def test_a_manager_tags_and_transfers_two_customers_at_once(people, book, open_p
     page.check("[data-testid=select-page]")
     assert page.locator("[data-testid=selected-count]").inner_text() == "5 selected"
     page.uncheck("[data-testid=select-page]")
-    assert page.locator("[data-testid=bulk-form]").is_hidden()
+    expect(page.locator("[data-testid=bulk-form]")).to_be_hidden()
 
     # Tag two customers: confirm first, then the list says what happened.
     for name in ("阿里巴巴", "百度在线"):
         page.locator(
             f"[data-testid=customer-row][data-name='{name}'] [data-testid=select-row]"
         ).check()
-    assert page.locator("[data-testid=bulk-form]").is_visible()
+    expect(page.locator("[data-testid=bulk-form]")).to_be_visible()
     page.select_option("[data-testid=bulk-action]", "add_tag")
     page.select_option("[data-testid=bulk-tag]", label="重点客户")
     page.click("[data-testid=bulk-continue]")
@@ -188,12 +189,12 @@ def test_the_list_reads_as_cards_on_a_phone(people, book, open_page):
     log_in(page, "rep_east1")
     page.goto("/customers/?view=all&sort=name")
     assert page.locator("[data-testid=customer-row]").count() == 4
-    assert page.locator("thead").first.is_hidden()
+    expect(page.locator("thead").first).to_be_hidden()
     _no_sideways_scrolling(page)
     page.fill("[data-testid=customer-search]", "bdzx")
     _wait_for_results(page, ["百度在线"])
     assert "q=bdzx" in page.url
     _no_sideways_scrolling(page)
-    assert page.locator("[data-testid=customer-create-mobile]").is_visible()
+    expect(page.locator("[data-testid=customer-create-mobile]")).to_be_visible()
     screenshot(page, "customer-list-journey-phone")
     assert console.errors == []

@@ -3,6 +3,7 @@ round-robin rule gives it to a rep, and the rep opens it on his phone, converts 
 on the new customer's page, which shows where the customer came from."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tuoke.leads import services
 from tuoke.leads.models import Lead, LeadStatus
@@ -86,7 +87,7 @@ def test_marketing_cleans_a_flagged_duplicate_in_bulk_on_a_phone(people, open_pa
     assert "东方电气集团" in page.locator("[data-testid=bulk-leads]").inner_text()
     page.click("[data-testid=confirm]")
     page.wait_for_url("**/leads/?flagged=1")
-    assert page.locator("[data-testid=empty-state]").is_visible()
+    expect(page.locator("[data-testid=empty-state]")).to_be_visible()
     assert _no_horizontal_scroll(page)
     cleaned = Lead.objects.get(short_name="东方电气集团")
     assert (cleaned.status, cleaned.cleaning_kind) == ("cleaned", "duplicate")
