@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tuoke.core.custom_fields import HasCustomFields
 from tuoke.core.models import OwnedModel, Scope, TrackedModel
@@ -63,8 +64,8 @@ class ChannelCost(TrackedModel):
     channel = models.ForeignKey(
         Channel, verbose_name=_("channel"), on_delete=models.PROTECT, related_name="costs"
     )
-    period_start = models.DateField(_("from"))
-    period_end = models.DateField(_("until"))
+    period_start = models.DateField(pgettext_lazy("period", "from"))
+    period_end = models.DateField(pgettext_lazy("period", "until"))
     amount = models.DecimalField(_("amount (CNY)"), max_digits=14, decimal_places=2)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
