@@ -240,7 +240,8 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]):
         customers = customers.filter(lifecycle_status=filters.lifecycle_status)
     if filters.tag is not None:
         customers = customers.filter(tags__id=filters.tag)
-    return customers.order_by(filters.sort, "-pk")
+    # The tie-break follows the sort, so one index (field, id) serves both directions.
+    return customers.order_by(filters.sort, "-pk" if filters.sort.startswith("-") else "pk")
 
 
 @router.post("/customers/duplicates", response={200: DuplicatesOut, **ERRORS})

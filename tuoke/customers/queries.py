@@ -3,26 +3,19 @@ credit code that the list page, the API and global search share."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from . import matching
 from .models import Customer
+from .search import customer_condition
 
 
 def search(queryset: QuerySet[Customer], q: str) -> QuerySet[Customer]:
-    """Customers whose short or legal name holds ``q``, whose pinyin initials start with it
-    (tdjm → 腾达精密), whose credit code is it, or whose normalised name holds its normalised
-    form (深圳腾达 finds 深圳市腾达精密科技有限公司)."""
+    """Customers whose name starts with ``q`` (with or without its region: 深圳腾达 finds
+    深圳市腾达精密科技有限公司, in any script or width), whose short name or pinyin starts with
+    it (tdjm, tengda → 腾达精密), whose credit code it is, or, from three characters on, whose
+    name holds it anywhere (精密科技). Each condition is answered from an index, so searching a
+    million customers stays fast (see ``tuoke.customers.search``)."""
     q = q.strip()
     if not q:
         return queryset
-    key = matching.normalize_company_name(q)
-    condition = (
-        Q(short_name__icontains=q)
-        | Q(legal_name__icontains=q)
-        | Q(pinyin_initials__startswith=q.lower())
-        | Q(credit_code=q.upper())
-    )
-    if key:
-        condition |= Q(name_key__contains=key)
-    return queryset.filter(condition)
+    return queryset.filter(customer_condition(q))
