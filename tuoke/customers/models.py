@@ -166,6 +166,11 @@ class Customer(OwnedModel, HasCustomFields):
         # indexes and SQLite's FTS5 table are in migration 0003 (not expressible here).
         indexes = [
             models.Index(fields=["owner", "-updated_at"], name="customer_owner_recent"),
+            # A status filter within a scope of owners, listed and counted (bench/README.md).
+            models.Index(
+                fields=["owner", "lifecycle_status", "-updated_at", "-id"],
+                name="customer_owner_status",
+            ),
             models.Index(fields=["credit_code"], name="customer_credit_code"),
             models.Index(fields=["-updated_at", "-id"], name="customer_recent"),
             models.Index(
