@@ -8,6 +8,7 @@ from django.db import connection
 from tuoke.customers import models as customer_models
 from tuoke.customers import queries, services
 from tuoke.customers.models import Collaborator, Customer
+from tuoke.customers.search import customer_condition
 from tuoke.org.defaults import ensure_default_roles
 
 API = "/api/v1/customers"
@@ -64,11 +65,22 @@ def test_a_manager_reaches_his_unit_in_the_form_the_database_plans_well(world):
 
 
 def test_the_search_filter_is_made_of_indexed_conditions_only(world):
+    sql = _sql(Customer.objects.filter(customer_condition("达精密"))).upper().replace('"', "")
+    assert "UPPER(" not in sql and "SHORT_NAME LIKE %" not in sql
     found = queries.search(Customer.objects.all(), "达精密")
-    sql = _sql(found).upper()
-    assert "UPPER(" not in sql and "SHORT_NAME LIKE %" not in sql.replace('"', "")
     assert list(found) == [world["mine"][0]]
     assert list(queries.search(Customer.objects.all(), "  ")) == list(Customer.objects.all())
+
+
+def test_the_search_gives_its_matches_as_ids_unless_there_are_too_many(world, monkeypatch):
+    visible = Customer.objects.visible_to(world["boss"])
+    by_id = '"customers_customer"."id" IN ('
+    found = queries.search(visible, "腾达")
+    assert by_id in _sql(found)  # the ids, fetched first
+    monkeypatch.setattr(queries, "MATCHES_AS_IDS", 0)
+    vague = queries.search(visible, "腾达")
+    assert by_id not in _sql(vague)
+    assert list(found) == list(vague) == [world["mine"][0]]
 
 
 def test_the_api_breaks_ties_in_the_direction_of_the_sort(world, login):

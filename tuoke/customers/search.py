@@ -27,6 +27,7 @@ _EMAIL_START = re.compile(r"[a-z0-9._%+\-]+")
 # Shorter than this, a part in the middle of a name matches too much to be worth scanning for;
 # and the trigram indexes need three characters.
 MIN_CONTAINS = 3
+MIN_PINYIN = 2  # one letter starts a twentieth of all names
 MIN_CONTACT_NAME = 2
 MIN_EMAIL = 4
 MIN_PHONE_DIGITS = 5
@@ -70,7 +71,7 @@ def customer_condition(q: str) -> Q:
         if len(key) >= MIN_CONTAINS:
             condition |= contains_q(Customer, "name_key", key)
     lowered = q.lower().replace(" ", "")
-    if _LATIN.fullmatch(lowered):
+    if len(lowered) >= MIN_PINYIN and _LATIN.fullmatch(lowered):
         condition |= prefix_q("pinyin_initials", lowered) | prefix_q("pinyin_full", lowered)
     code = matching.normalize_credit_code(q)
     if _CREDIT_CODE.fullmatch(code):

@@ -138,7 +138,9 @@ def find_duplicates(
     report = DuplicateReport()
     if not condition:
         return report
-    candidates = Customer.objects.filter(condition).select_related("owner")
+    # No order: the candidates are ranked by score below, and ordering by date would make the
+    # database walk its date index testing every customer against the keys.
+    candidates = Customer.objects.filter(condition).select_related("owner").order_by()
     if exclude is not None and exclude.pk:
         candidates = candidates.exclude(pk=exclude.pk)
     candidates = list(candidates.prefetch_related("contacts")[:SIMILAR_CANDIDATES])
