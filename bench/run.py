@@ -1,9 +1,11 @@
-"""Benchmarks (`make bench`): build a data set in a throw-away test database, time the pages
-and API routes that exist, and write the figures as JSON to bench/results/.
+"""Benchmarks (`make bench`): time the pages and API routes against a data set and write the
+figures as JSON to bench/results/. See bench/README.md.
 
-Run on the database of DATABASE_URL (SQLite by default). Figures are wall-clock times of
-requests through Django's full stack (middleware, session, data scope, template/JSON), served
-in-process, so they exclude only the network and the WSGI server.
+`python -m bench.run foundation` builds its org in a throw-away test database;
+`python -m bench.run customers` runs on the database of DATABASE_URL, seeded first with
+`tuoke bench seed --size large`. Figures are wall-clock times of requests through Django's
+full stack (middleware, session, data scope, template/JSON), served in-process, so they
+exclude only the network and the WSGI server.
 """
 
 from __future__ import annotations
@@ -27,48 +29,25 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[index]
 
 
-def build_org(units: int = 20, users: int = 200) -> dict:
-    """The org of the "large" data set: 200 users in 20 units under the demo company."""
-    from tuoke.org import services
-    from tuoke.org.demo import build_org as build_demo_org
-    from tuoke.org.models import Role
-
-    people = build_demo_org()
-    sales = people["director"].unit
-    rep_role = Role.objects.get(name="销售代表")
-    made = 0
-    for u in range(units):
-        unit = services.create_unit(name=f"销售{u + 1}组", parent=sales, by=None)
-        for i in range(users // units):
-            services.invite_user(
-                username=f"bench_{u}_{i}",
-                display_name=f"销售{u}-{i}",
-                unit=unit,
-                roles=[rep_role],
-                password="bench-password-123",
-                by=None,
-            )
-            made += 1
-    return {"people": people, "units": units, "users": made}
-
-
-def measure(client, url: str, rounds: int = ROUNDS) -> dict:
+def measure_calls(call, rounds: int = ROUNDS) -> dict:
+    """Time ``call`` (a request through the test client) ``rounds`` times, after a warm-up;
+    the queries are counted on one more call."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code)
+    response = call()
+    assert response.status_code in (200, 201), (response.status_code, response.content[:300])
     connection.queries_log.clear()  # a full log (maxlen) would make every count zero
     with CaptureQueriesContext(connection) as queries:
-        client.get(url)
+        call()
     query_count = len(queries)
     samples = []
     for _ in range(rounds):
         start = time.perf_counter()
-        client.get(url)
+        call()
         samples.append((time.perf_counter() - start) * 1000)
     return {
-        "url": url,
+        "url": getattr(response, "request", {}).get("PATH_INFO", ""),
         "rounds": rounds,
         "p50_ms": round(statistics.median(samples), 2),
         "p95_ms": round(_percentile(samples, 0.95), 2),
@@ -77,18 +56,46 @@ def measure(client, url: str, rounds: int = ROUNDS) -> dict:
     }
 
 
-def main() -> int:
+def measure(client, url: str, rounds: int = ROUNDS) -> dict:
+    result = measure_calls(lambda: client.get(url), rounds)
+    result["url"] = url
+    return result
+
+
+def report(benchmark: str, vendor: str, data_set: dict, figures: list[dict]) -> int:
+    """Write bench/results/<benchmark>-<database>.json with the machine and the figures."""
+    document = {
+        "benchmark": benchmark,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+        },
+        "database": vendor,
+        "data_set": data_set,
+        "figures": figures,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{benchmark}-{vendor}.json"
+    out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    print(f"written {out}")
+    return 0
+
+
+def _configure() -> None:
+    """Settings for measuring pages in-process: production-like, without HTTPS redirects,
+    throttling or a collectstatic manifest."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tuoke.settings")
     import django
 
     django.setup()
     from django.conf import settings
-    from django.db import connection
-    from django.test import Client
     from django.test.utils import setup_test_environment
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SECURE_SSL_REDIRECT = False
+    settings.API_THROTTLE_RATE = ""  # thousands of requests a minute are the point here
     # Serve templates' {% static %} without a collectstatic manifest.
     settings.STORAGES = {
         **settings.STORAGES,
@@ -103,9 +110,18 @@ def main() -> int:
 
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
+
+
+def foundation() -> int:
+    """Pages and API routes of the foundation on 200 users in 20 units, in a throw-away test
+    database."""
+    from django.db import connection
+
     old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
     try:
-        data = build_org()
+        from tuoke.core.seed import build_org
+
+        data = build_org(units=20, users_per_unit=10)
         people = data["people"]
         scenarios = [
             ("home page, rep", "rep_east1", "/"),
@@ -117,6 +133,8 @@ def main() -> int:
             ("org chart page, administrator", "admin", "/org/units/"),
         ]
         figures = []
+        from django.test import Client
+
         for label, username, url in scenarios:
             client = Client()
             client.force_login(people[username])
@@ -129,24 +147,33 @@ def main() -> int:
             )
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
-    vendor = connection.vendor
-    report = {
-        "benchmark": "foundation",
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-        },
-        "database": vendor,
-        "data_set": {"units": data["units"] + 7, "users": data["users"] + 12},
-        "figures": figures,
+    data_set = {
+        "units": len(data["units"]) + 7,
+        "users": len(data["reps"]) + len(data["managers"]) + 12,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"foundation-{vendor}.json"
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    print(f"written {out}")
-    return 0
+    return report("foundation", connection.vendor, data_set, figures)
+
+
+SUITES = ("foundation", "customers")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.run [foundation] [customers]` (default: foundation)."""
+    suites = (sys.argv[1:] if argv is None else argv) or ["foundation"]
+    unknown = [s for s in suites if s not in SUITES]
+    if unknown:
+        print(f"unknown suite(s) {unknown}; choose from {SUITES}")
+        return 2
+    _configure()
+    status = 0
+    for suite in suites:
+        if suite == "foundation":
+            status |= foundation()
+        else:
+            from . import customers
+
+            status |= customers.run()
+    return status
 
 
 if __name__ == "__main__":
