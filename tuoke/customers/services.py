@@ -130,10 +130,11 @@ def find_duplicates(
     if keys.emails:
         contact_condition |= models.Q(email__in=keys.emails)
     if contact_condition:
+        # The customers' ids rather than a subquery: PostgreSQL guesses that "… OR id IN
+        # (subquery)" keeps half the customers and scans them all (280 ms on a million).
+        matched = Contact.objects.filter(contact_condition).order_by()
         condition |= models.Q(
-            pk__in=models.Subquery(
-                Contact.objects.filter(contact_condition).values("customer_id")[:SIMILAR_CANDIDATES]
-            )
+            pk__in=list(matched.values_list("customer_id", flat=True)[:SIMILAR_CANDIDATES])
         )
     report = DuplicateReport()
     if not condition:
