@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TUOKE := $(VENV)/bin/tuoke
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint bench deps format clean-var messages
+.PHONY: run test lint bench bench-large deps format clean-var messages
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +48,18 @@ messages: deps
 	cd tuoke && ../$(TUOKE) makemessages --locale zh_Hans --locale en --no-obsolete --ignore 'static/*'
 	cd tuoke && ../$(TUOKE) compilemessages
 
-## make bench: benchmarks, results as JSON under bench/results/
+## make bench: the foundation figures (a throw-away test database), results under bench/results/
 bench: deps
-	$(PY) -m bench.run
+	$(PY) -m bench.run foundation
+
+## make bench-large: seed the "large" data set into BENCH_DATABASE_URL once (minutes), then run
+## the customer scenarios on it; BENCH_DATABASE_URL=postgres://… for PostgreSQL (never `test`)
+BENCH_DATABASE_URL ?= sqlite:///$(CURDIR)/var/bench/large.sqlite3
+bench-large: deps
+	mkdir -p var/bench
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(TUOKE) migrate --no-input
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(TUOKE) bench seed --size large
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.run customers
 
 clean-var:
 	rm -rf var
