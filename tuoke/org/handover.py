@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from tuoke.core import audit
 from tuoke.core.errors import ErrorCode, field_error
 from tuoke.core.models import Action, AuditEntry
-from tuoke.core.scope import can
+from tuoke.core.scope import can, scope_queryset
 
 if TYPE_CHECKING:
     from tuoke.org.models import User
@@ -69,7 +69,7 @@ def holdings(person: User, *, by: User) -> list[Holding]:
     for kind in kinds():
         owned = kind.owned_by(person)
         count = owned.count()
-        allowed = owned.visible_to(by, Action.EDIT).count() if count else 0
+        allowed = scope_queryset(owned, by, Action.EDIT).count() if count else 0
         result.append(Holding(kind=kind, count=count, allowed=allowed))
     return result
 
