@@ -96,6 +96,8 @@ def _configure() -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SECURE_SSL_REDIRECT = False
     settings.API_THROTTLE_RATE = ""  # thousands of requests a minute are the point here
+    if os.environ.get("BENCH_COUNT_CAP"):  # to compare caps of the lists' counts
+        settings.LIST_COUNT_CAP = int(os.environ["BENCH_COUNT_CAP"])
     # Serve templates' {% static %} without a collectstatic manifest.
     settings.STORAGES = {
         **settings.STORAGES,

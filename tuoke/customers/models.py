@@ -171,6 +171,7 @@ class Customer(OwnedModel, HasCustomFields):
                 fields=["owner", "lifecycle_status", "-updated_at", "-id"],
                 name="customer_owner_status",
             ),
+            models.Index(fields=["owner", "pinyin_full", "id"], name="customer_owner_name"),
             models.Index(fields=["credit_code"], name="customer_credit_code"),
             models.Index(fields=["-updated_at", "-id"], name="customer_recent"),
             models.Index(
