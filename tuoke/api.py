@@ -35,7 +35,7 @@ or `Accept-Language`). Bad input is 400, unknown or out-of-scope records 404, a 
 
 **Pagination.** Lists take `?page=1&page_size=20` (at most 100 by default) and answer
 `{"items": […], "count": N, "count_capped": false, "page": P, "page_size": S}`. The count
-stops at 10,000: with more items, `count` is 10,000 and `count_capped` is true (narrow the
+stops at 2,000: with more items, `count` is 2,000 and `count_capped` is true (narrow the
 filters, e.g. by owner or status, rather than paging through them).
 
 **Concurrent edits.** PATCH requires the `version` you read; if someone changed the record

@@ -263,9 +263,9 @@ API_PAGE_SIZE = 20
 API_MAX_PAGE_SIZE = envint("API_MAX_PAGE_SIZE", 100)
 API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "600/m")
 LIST_PAGE_SIZE = 25
-# Lists and the API count at most this many rows (shown as "10,000+"): an exact count over
+# Lists and the API count at most this many rows (shown as "2,000+"): an exact count over
 # a million customers would cost more than the page itself.
-LIST_COUNT_CAP = envint("LIST_COUNT_CAP", 10_000)
+LIST_COUNT_CAP = envint("LIST_COUNT_CAP", 2_000)
 
 LOGGING = {
     "version": 1,

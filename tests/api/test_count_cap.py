@@ -37,4 +37,4 @@ def test_the_openapi_document_explains_the_cap(api_as, people):
     schema = api_as(people["boss"]).get("/openapi.json").json()
     assert "count_capped" in schema["info"]["description"]
     paged = schema["components"]["schemas"]["PagedUserOut"]["properties"]
-    assert "count_capped" in paged and "10,000" in paged["count"]["description"]
+    assert "count_capped" in paged and "2,000" in paged["count"]["description"]

@@ -411,14 +411,14 @@ class TuokeNinjaAPI(NinjaAPI):
 
 # --- Pagination -------------------------------------------------------------------------------
 
-COUNT_CAP = 10_000
+COUNT_CAP = 2_000
 
 
 class PagePagination(PaginationBase):
     """``?page=1&page_size=20``; the page size defaults to ``settings.API_PAGE_SIZE`` and is
     capped at ``settings.API_MAX_PAGE_SIZE`` (asking for more gives the maximum).
 
-    The count stops at ``settings.LIST_COUNT_CAP`` (10,000, as on the list pages): counting a
+    The count stops at ``settings.LIST_COUNT_CAP`` (2,000, as on the list pages): counting a
     million customers exactly would cost more than the page itself. Beyond it, ``count`` is the
     cap and ``count_capped`` is true.
     """
@@ -432,7 +432,7 @@ class PagePagination(PaginationBase):
     class Output(Schema):
         items: list[Any]
         count: int = Field(
-            description="Items on all pages together, counted up to 10,000 (LIST_COUNT_CAP)"
+            description="Items on all pages together, counted up to 2,000 (LIST_COUNT_CAP)"
         )
         count_capped: bool = Field(
             False, description="True when there are more items than `count`: narrow the filters"

@@ -26,9 +26,9 @@ from .models import Action, TrackedModel
 from .scope import can, get_for, recyclable_types, scope_queryset
 
 AUDIT_PAGE_SIZE = 20
-# Lists count at most this many rows (and show "10,000+"): an exact COUNT(*) over a million
+# Lists count at most this many rows (and show "2,000+"): an exact COUNT(*) over a million
 # customers would cost more than the whole page.
-COUNT_CAP = 10_000
+COUNT_CAP = 2_000
 
 
 # --- Helpers for record pages -------------------------------------------------------------------
@@ -67,7 +67,7 @@ def paginate(
 ) -> Page:
     """One page of ``queryset`` from the ``page`` query parameter (bad numbers → nearest page),
     counting at most ``count_cap`` rows (None: count them all; by default the setting
-    ``LIST_COUNT_CAP`` or 10,000)."""
+    ``LIST_COUNT_CAP`` or 2,000)."""
     if count_cap is _SETTING:
         count_cap = getattr(settings, "LIST_COUNT_CAP", COUNT_CAP)
     cap = cast("int | None", count_cap)
