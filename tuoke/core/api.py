@@ -352,7 +352,9 @@ def _fill_custom_objects(node: Any) -> None:
         if mark is not None:
             described = custom_fields.api_schema(mark["target"])
             if not mark["required"]:
+                # Answers may still carry values of fields removed since (kept, not shown).
                 described.pop("required")
+                described.pop("additionalProperties")
             # An optional ``custom`` is nullable in ninja's schema (anyOf object/null).
             node.pop("additionalProperties", None)
             if "anyOf" in node:
