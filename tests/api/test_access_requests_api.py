@@ -92,3 +92,17 @@ def test_a_visible_candidate_has_no_token(people, api_as):
     )
     [candidate] = found.json()["candidates"]
     assert candidate["id"] is not None and candidate["access_token"] is None
+
+
+def test_my_requests_are_listed_in_constant_queries(people, api_as, django_assert_max_num_queries):
+    from tuoke.customers.services import request_access
+
+    rep = people["rep_east1"]
+    for i in range(6):
+        customer = create_customer(by=people["rep_south1"], short_name=f"南方{i}号")
+        request_access(customer, by=rep)
+    api = api_as(rep)
+    api.get("/access-requests", {"box": "mine"})  # warm the session and grants
+    with django_assert_max_num_queries(8):
+        items = api.get("/access-requests", {"box": "mine"}).json()["items"]
+    assert len(items) == 6 and all(item["customer_id"] is None for item in items)

@@ -427,8 +427,10 @@ class AccessRequestOut(Schema):
 
     @staticmethod
     def resolve_customer_id(entry: AccessRequest, context: dict[str, Any]) -> int | None:
-        user = context["request"].user
-        return entry.customer_id if may_act_on(user, entry.customer, Action.VIEW) else None
+        visible = getattr(entry, "customer_visible", None)  # annotated on lists
+        if visible is None:
+            visible = may_act_on(context["request"].user, entry.customer, Action.VIEW)
+        return entry.customer_id if visible else None
 
 
 class AccessDecisionIn(Schema):
@@ -447,9 +449,7 @@ def list_access_requests(request: HttpRequest, box: Literal["mine", "to_decide"]
     """`to_decide`: pending requests on customers the caller may share (he may edit them);
     `mine`: the caller's own requests with their answers."""
     if box == "mine":
-        entries = AccessRequest.objects.filter(
-            requester=request.user, customer__deleted_at__isnull=True
-        ).order_by("-created_at", "-pk")
+        entries = services.requests_of(request.user)
     else:
         entries = services.requests_to_decide(request.user)
     return entries.select_related("customer", "customer__owner", "requester")

@@ -480,14 +480,27 @@ def customer_for_access_token(user: User, token: str) -> Customer:
 
 
 def requests_to_decide(user: User) -> models.QuerySet[AccessRequest]:
-    """Pending requests on customers ``user`` may edit (he may share them), oldest first."""
+    """Pending requests on customers ``user`` may edit (he may share them), oldest first;
+    ``customer_visible`` is true on each, as on ``requests_of``."""
     return (
         AccessRequest.objects.filter(
             status=AccessRequest.Status.PENDING,
             customer__in=Customer.objects.visible_to(user, Action.EDIT),
         )
         .exclude(requester=user)
+        .annotate(customer_visible=models.Value(True))
         .order_by("created_at", "pk")
+    )
+
+
+def requests_of(user: User) -> models.QuerySet[AccessRequest]:
+    """The user's own requests with their answers, newest first; ``customer_visible`` says
+    whether he sees the customer by now (in the same query, not one per request)."""
+    visible = Customer.objects.visible_to(user).filter(pk=models.OuterRef("customer_id"))
+    return (
+        AccessRequest.objects.filter(requester=user, customer__deleted_at__isnull=True)
+        .annotate(customer_visible=models.Exists(visible))
+        .order_by("-created_at", "-pk")
     )
 
 

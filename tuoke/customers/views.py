@@ -680,18 +680,9 @@ def access_request_list(request):
     user = request.user
     mine = paginate(
         request,
-        AccessRequest.objects.filter(requester=user, customer__deleted_at__isnull=True)
-        .select_related("customer", "customer__owner", "decided_by")
-        .order_by("-created_at", "-pk"),
+        services.requests_of(user).select_related("customer", "customer__owner", "decided_by"),
         param="mine_page",
     )
-    visible = set(
-        Customer.objects.visible_to(user)
-        .filter(pk__in=[r.customer_id for r in mine.object_list])
-        .values_list("pk", flat=True)
-    )
-    for entry in mine.object_list:
-        entry.customer_visible = entry.customer_id in visible
     waiting = paginate(
         request,
         services.requests_to_decide(user).select_related("customer", "requester"),
