@@ -77,3 +77,13 @@ def test_contacts_carry_their_custom_fields(fields, api_as, people):
     )
     assert cleared.status_code == 200, cleared.content
     assert cleared.json()["custom"] == {}
+
+
+def test_the_document_reads_each_record_types_fields_once(
+    fields, api_as, people, django_assert_max_num_queries
+):
+    api = api_as(people["rep_east1"])
+    api.get("/me")  # the session is read once before counting
+    targets = {"customer", "contact", "lead"}
+    with django_assert_max_num_queries(3 + len(targets)):
+        assert api.get("/openapi.json").status_code == 200

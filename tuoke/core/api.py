@@ -344,13 +344,19 @@ def custom_object(target: str, *, enforce_required: bool = False) -> dict[str, A
     return {CUSTOM_FIELDS_MARK: {"target": target, "required": enforce_required}}
 
 
-def _fill_custom_objects(node: Any) -> None:
+def _fill_custom_objects(node: Any, definitions: dict[str, list] | None = None) -> None:
+    """Describe every marked ``custom`` object below ``node``; each record type's definitions
+    are read once per document (``definitions`` caches them)."""
     from . import custom_fields
 
+    definitions = {} if definitions is None else definitions
     if isinstance(node, dict):
         mark = node.pop(CUSTOM_FIELDS_MARK, None)
         if mark is not None:
-            described = custom_fields.api_schema(mark["target"])
+            target = mark["target"]
+            if target not in definitions:
+                definitions[target] = custom_fields.fields_for(target)
+            described = custom_fields.api_schema(target, fields=definitions[target])
             if not mark["required"]:
                 # Answers may still carry values of fields removed since (kept, not shown).
                 described.pop("required")
@@ -362,10 +368,10 @@ def _fill_custom_objects(node: Any) -> None:
             else:
                 node.update(described)
         for value in node.values():
-            _fill_custom_objects(value)
+            _fill_custom_objects(value, definitions)
     elif isinstance(node, list):
         for value in node:
-            _fill_custom_objects(value)
+            _fill_custom_objects(value, definitions)
 
 
 class TuokeNinjaAPI(NinjaAPI):
