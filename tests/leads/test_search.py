@@ -4,10 +4,9 @@ within the data scope."""
 import pytest
 
 from tests.customers.test_services import CODE
+from tuoke.core import search as core_search
 
 from .conftest import make_lead
-
-core_search = pytest.importorskip("tuoke.core.search")
 
 
 @pytest.fixture

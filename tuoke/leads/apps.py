@@ -8,8 +8,6 @@ class LeadsConfig(AppConfig):
     verbose_name = _("Leads")
 
     def ready(self) -> None:
-        from importlib.util import find_spec
-
         from tuoke.core.models import Action, Scope
         from tuoke.org import defaults, handover
         from tuoke.web.navigation import NavEntry, register
@@ -116,8 +114,6 @@ class LeadsConfig(AppConfig):
             },
         )
 
-        # Leads in the global search, once its registry (tuoke.core.search) is there.
-        if find_spec("tuoke.core.search") is not None:
-            from . import search
+        from . import search
 
-            search.register()
+        search.register()  # leads in the global search
