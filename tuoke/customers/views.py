@@ -43,8 +43,7 @@ from .forms import (
 )
 from .models import AccessRequest, Collaborator, Contact, Customer, LifecycleStatus
 
-# Templates other apps provide for the customer page; shown when they exist.
-ORIGIN_TEMPLATE = "leads/_customer_origin.html"
+# The timeline the activities app will provide for the customer page; shown once it exists.
 TIMELINE_TEMPLATE = "activities/_customer_timeline.html"
 
 MERGE_CANDIDATES = 20
@@ -329,7 +328,6 @@ def _customer_page_context(request, customer: Customer) -> dict[str, Any]:
         "may_delete_contacts": may_edit and can(user, "contact", Action.DELETE),
         "may_create_tag": can(user, "tag", Action.CREATE),
         "audit_page": audit_trail(request, customer),
-        "origin_template": _optional_template(ORIGIN_TEMPLATE),
         "timeline_template": _optional_template(TIMELINE_TEMPLATE),
     }
 
