@@ -73,6 +73,20 @@ def test_the_list_filters_sorts_and_says_when_nothing_matches(people, leads, mar
     assert 'data-testid="empty-state"' in empty and "No leads match" in empty
 
 
+def test_the_list_searches_like_the_global_search_within_the_scope(people, leads, login):
+    manager = login(people["manager_south"])
+    for q in ("云机电", "广州白云", "byjd"):
+        page = manager.get(LIST, {"q": q}).content.decode()
+        assert page.count('data-testid="lead-row"') == 1 and "白云机电" in page, q
+    # Two characters in the middle of a name match too much to look for.
+    assert "No leads match" in manager.get(LIST, {"q": "云机"}).content.decode()
+    rep = login(people["rep_east1"])
+    for q in ("达精密", "138 0013", "王强"):
+        page = rep.get(LIST, {"q": q}).content.decode()
+        assert page.count('data-testid="lead-row"') == 1 and "腾达精密" in page, q
+    assert "No leads match" in rep.get(LIST, {"q": "云机电"}).content.decode()  # not his
+
+
 def test_a_new_company_sees_an_empty_state_with_the_next_step(people, login):
     page = login(people["marketing1"]).get(LIST).content.decode()
     assert "No leads yet" in page and reverse("leads:lead_create") in page

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -114,6 +115,8 @@ class LeadsConfig(AppConfig):
             },
         )
 
-        from . import search
+        # Leads in the global search; SQLite's search triggers after migrate.
+        from . import search, search_index
 
-        search.register()  # leads in the global search
+        search.register()
+        post_migrate.connect(search_index.on_post_migrate, sender=self)

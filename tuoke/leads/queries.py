@@ -1,5 +1,6 @@
-"""Reads that are more than a filter: the lead search, and what each channel cost and brought
-in over a period (leads, conversions, cost per lead and per converted customer)."""
+"""Reads that are more than a filter: the lead search (the global search's conditions), and
+what each channel cost and brought in over a period (leads, conversions, cost per lead and per
+converted customer)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,16 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from tuoke.core.models import Action
 from tuoke.core.scope import can
-from tuoke.customers import matching
+from tuoke.core.search import clean_query
 
 from .models import Channel, ChannelCost, Lead, LeadStatus
+from .search import lead_condition
 
 if TYPE_CHECKING:
     from tuoke.org.models import User
@@ -26,29 +27,15 @@ CENT = Decimal("0.01")
 
 
 def search(leads: QuerySet[Lead], q: str) -> QuerySet[Lead]:
-    """Leads matching a company name (variant spellings too), short name, contact name, pinyin
-    initials, phone, e-mail or credit code."""
-    q = q.strip()[:100]
+    """The leads among ``leads`` (already within the user's scope) that the global search finds
+    for ``q``: company, short or contact name starting with it (with or without the region),
+    from three characters on any part of the name, pinyin (full or initials), phone as typed,
+    e-mail or credit code. Each condition is answered from an index (see
+    ``tuoke.leads.search``), so the list never scans the leads table for a search."""
+    q = clean_query(q)
     if not q:
         return leads
-    condition = (
-        Q(company_name__icontains=q)
-        | Q(short_name__icontains=q)
-        | Q(contact_name__icontains=q)
-        | Q(pinyin_initials__startswith=q.lower())
-        | Q(credit_code=matching.normalize_credit_code(q))
-        | Q(email=matching.normalize_email(q))
-    )
-    key = matching.normalize_company_name(q)
-    if key:
-        condition |= Q(name_key__contains=key)
-    try:
-        phone = matching.normalize_phone(q)
-    except ValidationError:  # not a phone number: the other conditions stand
-        phone = ""
-    if phone:
-        condition |= Q(mobile=phone) | Q(phone=phone)
-    return leads.filter(condition)
+    return leads.filter(lead_condition(q))
 
 
 def flagged(leads: QuerySet[Lead], yes: bool = True) -> QuerySet[Lead]:

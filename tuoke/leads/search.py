@@ -2,8 +2,10 @@
 ``tuoke.core.search`` is there).
 
 A lead is found by the start of its company name (with or without the region), short name or
-contact name, its pinyin (full or initials), credit code, mobile or landline as typed
-(138 0013 8000, 0755-8600…) and e-mail; every condition is answered from an index.
+contact name, from three characters on by any part of its name (精密科技), its pinyin (full or
+initials), credit code, mobile or landline as typed (138 0013 8000, 0755-8600…) and e-mail;
+every condition is answered from an index (the trigram one: ``tuoke.leads.search_index``).
+The lead list and the API search with the same conditions (``tuoke.leads.queries.search``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from tuoke.core import search
-from tuoke.core.search import Hit, Source, prefix_q
+from tuoke.core.search import Hit, Source, contains_q, prefix_q
 from tuoke.customers import matching
 
 from .models import Lead
@@ -23,6 +25,9 @@ from .models import Lead
 _LATIN = re.compile(r"[a-z0-9]+")
 _PHONE = re.compile(r"[\d\s()+\-]+")
 _CREDIT_CODE = re.compile(r"[0-9A-Z]{15,18}")
+# Shorter than this, a part in the middle of a name matches too much to be worth looking for,
+# and the trigram index needs three characters.
+MIN_CONTAINS = 3
 
 
 def phone_prefix(q: str) -> str | None:
@@ -38,11 +43,14 @@ def phone_prefix(q: str) -> str | None:
 
 
 def lead_condition(q: str) -> Q:
+    """The leads matching ``q``, as conditions each answered from an index."""
     condition = prefix_q("short_name", q) | prefix_q("company_name", q)
     condition |= prefix_q("contact_name", q)
     key = matching.normalize_company_name(q)
     if key:
         condition |= prefix_q("name_key", key)
+        if len(key) >= MIN_CONTAINS:
+            condition |= contains_q(Lead, "name_key", key)
     lowered = q.lower().replace(" ", "")
     if _LATIN.fullmatch(lowered):
         condition |= prefix_q("pinyin_initials", lowered) | prefix_q("pinyin_full", lowered)
