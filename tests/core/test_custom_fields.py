@@ -358,6 +358,28 @@ def test_it_shows_only_list_fields_in_list_rows(all_kinds):
     assert [(f.key, text) for f, text in rows] == [("erp_number", "E-1")]
 
 
+def test_it_shows_only_alive_fields_values_in_field_order(all_kinds, django_assert_num_queries):
+    stored = {"is_listed": True, "erp_number": "E-1", "old_key": "kept"}
+    assert list(cf.visible_values("customer", stored)) == ["erp_number", "is_listed"]
+    cf.delete_custom_field(all_kinds[0], by=None)
+    with django_assert_num_queries(0):
+        shown = cf.visible_values("customer", stored, fields=all_kinds[1:])
+    assert shown == {"is_listed": True}
+    assert cf.visible_values("customer", stored) == {"is_listed": True}
+    assert cf.visible_values("customer", None) == {}
+
+
+def test_it_reads_the_definitions_once_per_request(all_kinds, rf, django_assert_num_queries):
+    request = rf.get("/")
+    with django_assert_num_queries(1):
+        first = cf.fields_for_request(request, "customer")
+        assert cf.fields_for_request(request, "customer") is first
+    assert [f.key for f in first] == [f.key for f in all_kinds]
+    with django_assert_num_queries(2):
+        cf.fields_for_request(None, "customer")
+        cf.fields_for_request(rf.get("/"), "customer")
+
+
 # --- Forms -------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,8 @@ purged, and a definition's target, key and kind never change after it is created
 
 A record type plugs in by using ``HasCustomFields`` on its model, calling ``form_fields`` /
 ``values_from_form`` in its forms, ``clean_values`` + ``apply_values`` in its services,
-``custom_filter_q`` on its list and ``api_schema`` for its API schema.
+``custom_filter_q`` on its list, ``api_schema`` for its API schema and ``visible_values`` for
+its API answers.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from .errors import ErrorCode, field_error
 from .models import CustomField
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
     from django.utils.functional import Promise
 
     from tuoke.org.models import User
@@ -605,6 +607,31 @@ def filter_queryset(
     """``queryset`` narrowed by the ``cf_…`` parameters (see ``custom_filter_q``)."""
     q = custom_filter_q(target, params, **kwargs)
     return queryset.filter(q) if q else queryset
+
+
+def visible_values(
+    target: str, custom: Mapping[str, Any] | None, *, fields: list[CustomField] | None = None
+) -> dict[str, Any]:
+    """The values of a record's ``custom`` JSON that belong to alive definitions, in field
+    order: what an API answer shows. Values of definitions in the recycle bin stay stored
+    (a restore brings them back) but are not shown, as on the pages."""
+    fields = fields_for(target) if fields is None else fields
+    custom = custom or {}
+    return {f.key: custom[f.key] for f in fields if f.key in custom}
+
+
+_REQUEST_CACHE = "_tuoke_custom_fields"
+
+
+def fields_for_request(request: HttpRequest | None, target: str) -> list[CustomField]:
+    """``fields_for`` read once per request, so that every row of an API list shares one
+    query; without a request (a schema used outside an answer), read each time."""
+    if request is None:
+        return fields_for(target)
+    cache: dict[str, list[CustomField]] = request.__dict__.setdefault(_REQUEST_CACHE, {})
+    if target not in cache:
+        cache[target] = fields_for(target)
+    return cache[target]
 
 
 def api_schema_properties(target: str, *, fields: list[CustomField] | None = None) -> dict:

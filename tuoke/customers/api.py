@@ -23,6 +23,7 @@ from tuoke.core.api import (
     resolve_many,
     sent,
 )
+from tuoke.core.custom_fields import fields_for_request, visible_values
 from tuoke.core.models import Action
 from tuoke.core.scope import get_for, get_for_action, may_act_on, require
 from tuoke.org.models import User
@@ -53,6 +54,11 @@ class ContactOut(Schema):
         description="Custom field values by key", json_schema_extra=custom_object("contact")
     )
     version: int
+
+    @staticmethod
+    def resolve_custom(contact: Contact, context: dict[str, Any] | None) -> dict[str, Any]:
+        fields = fields_for_request((context or {}).get("request"), "contact")
+        return visible_values("contact", contact.custom, fields=fields)
 
 
 class ContactIn(Schema):
@@ -96,6 +102,11 @@ class CustomerOut(Schema):
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_custom(customer: Customer, context: dict[str, Any] | None) -> dict[str, Any]:
+        fields = fields_for_request((context or {}).get("request"), "customer")
+        return visible_values("customer", customer.custom, fields=fields)
 
 
 class CustomerDetail(CustomerOut):

@@ -27,6 +27,7 @@ from tuoke.core.api import (
     resolve,
     sent,
 )
+from tuoke.core.custom_fields import fields_for_request, visible_values
 from tuoke.core.errors import ErrorCode, field_error
 from tuoke.core.models import Action
 from tuoke.core.scope import get_for, get_for_action, require
@@ -82,6 +83,11 @@ class LeadOut(Schema):
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_custom(lead: Lead, context: dict[str, Any] | None) -> dict[str, Any]:
+        fields = fields_for_request((context or {}).get("request"), "lead")
+        return visible_values("lead", lead.custom, fields=fields)
 
     @staticmethod
     def resolve_channel(lead: Lead) -> dict | None:
