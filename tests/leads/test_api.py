@@ -1,11 +1,13 @@
 """The leads API: scope, the duplicate flag, version conflicts, cleaning, conversion,
-assignment, channels and their costs."""
+assignment, transfer, channels and their costs."""
 
 import pytest
 
 from tests.api.conftest import assert_error
 from tests.customers.test_services import CODE
 from tuoke.api import api
+from tuoke.core.audit import trail_of
+from tuoke.core.models import AuditEntry
 from tuoke.customers import services as customer_services
 from tuoke.leads import services
 from tuoke.leads.models import Lead
@@ -212,6 +214,61 @@ def test_it_assigns_leads_in_bulk(people, leads, marketing, api_as):
     assert Lead.objects.get(pk=leads["mine"].pk).owner == people["rep_east2"]
 
 
+def _owners(leads) -> dict[str, str]:
+    owners = dict(Lead.objects.values_list("pk", "owner__username"))
+    return {key: owners[lead.pk] for key, lead in leads.items()}
+
+
+def test_a_manager_transfers_his_teams_leads_with_a_reason(people, leads, api_as):
+    ids = [leads["mine"].pk, leads["colleague"].pk]
+    payload = {"lead_ids": ids, "to_user_id": people["rep_east2"].pk, "reason": "张伟离职"}
+    done = api_as(people["manager_east"]).post("/leads/transfer", payload)
+    assert done.status_code == 200, done.content
+    assert done.json() == {"transferred": 1}  # the colleague's lead was his already
+    assert _owners(leads) == {"mine": "rep_east2", "colleague": "rep_east2", "south": "rep_south1"}
+    entry = trail_of(leads["mine"]).filter(kind=AuditEntry.Kind.UPDATE).get()
+    assert entry.actor == people["manager_east"] and "张伟离职" in entry.note
+    assert entry.changes[0]["field"] == "owner"
+    assert not trail_of(leads["colleague"]).filter(kind=AuditEntry.Kind.UPDATE).exists()
+
+
+def test_a_lead_out_of_scope_is_404_and_nothing_moves(people, leads, api_as):
+    manager = api_as(people["manager_east"])
+    mixed = [leads["mine"].pk, leads["south"].pk]
+    payload = {"lead_ids": mixed, "to_user_id": people["rep_east2"].pk, "reason": "调整"}
+    assert_error(manager.post("/leads/transfer", payload), 404)
+    assert_error(manager.post("/leads/transfer", {**payload, "lead_ids": [10**6]}), 404)
+    # Reps hand out nothing: their own leads are 403, others' 404.
+    rep = api_as(people["rep_east1"])
+    assert_error(rep.post("/leads/transfer", {**payload, "lead_ids": [leads["mine"].pk]}), 403)
+    assert_error(rep.post("/leads/transfer", {**payload, "lead_ids": [leads["south"].pk]}), 404)
+    # The boss sees every lead but works on none: he may transfer them all, like marketing.
+    boss = api_as(people["boss"]).post(
+        "/leads/transfer", {**payload, "to_user_id": people["rep_south2"].pk}
+    )
+    assert boss.json() == {"transferred": 2}
+    assert _owners(leads) == {"mine": "rep_south2", "colleague": "rep_east2", "south": "rep_south2"}
+    assert not trail_of(leads["colleague"]).filter(kind=AuditEntry.Kind.UPDATE).exists()
+
+
+def test_transfer_errors_name_the_field_and_change_nothing(people, leads, api_as):
+    manager = api_as(people["manager_east"])
+    ids = [leads["mine"].pk, leads["colleague"].pk]
+    good = {"lead_ids": ids, "to_user_id": people["rep_east2"].pk, "reason": "张伟离职"}
+    # Outside his team, or not someone who works on leads: the new owner is refused.
+    for to in ("rep_south1", "finance1"):
+        response = manager.post("/leads/transfer", {**good, "to_user_id": people[to].pk})
+        assert_error(response, 400, "to_user_id", "forbidden")
+    assert_error(manager.post("/leads/transfer", {**good, "reason": ""}), 400, "reason")
+    assert_error(manager.post("/leads/transfer", {**good, "reason": "   "}), 400, "reason")
+    assert_error(manager.post("/leads/transfer", {**good, "lead_ids": []}), 400, "lead_ids")
+    missing = {"lead_ids": ids, "reason": "x"}
+    assert_error(manager.post("/leads/transfer", missing), 400, "to_user_id")
+    assert _owners(leads) == {"mine": "rep_east1", "colleague": "rep_east2", "south": "rep_south1"}
+    for lead in leads.values():
+        assert not trail_of(lead).filter(kind=AuditEntry.Kind.UPDATE).exists()
+
+
 def test_channels_everyone_reads_marketing_manages(people, marketing, website, api_as):
     rep = api_as(people["rep_east1"])
     assert [c["name"] for c in rep.get("/channels").json()] == ["官网表单"]
@@ -265,6 +322,7 @@ def test_the_openapi_document_describes_the_lead_routes_with_examples(db):
         "/api/v1/leads/{lead_id}/convert",
         "/api/v1/leads/{lead_id}/clean",
         "/api/v1/leads/assign",
+        "/api/v1/leads/transfer",
         "/api/v1/channels",
         "/api/v1/channels/{channel_id}",
         "/api/v1/channels/{channel_id}/costs",
@@ -274,6 +332,11 @@ def test_the_openapi_document_describes_the_lead_routes_with_examples(db):
     lead = schema["components"]["schemas"]["LeadOut"]["properties"]
     assert lead["company_name"]["examples"] == ["深圳市腾达精密科技有限公司"]
     assert 409 in paths["/api/v1/leads/{lead_id}"]["patch"]["responses"]
+    transfer = paths["/api/v1/leads/transfer"]["post"]
+    assert {200, 400, 403, 404} <= set(transfer["responses"])
+    body = schema["components"]["schemas"]["TransferIn"]
+    assert set(body["required"]) == {"lead_ids", "to_user_id", "reason"}
+    assert body["properties"]["reason"]["examples"] == ["张伟调往华南，线索交接给刘洋"]
 
 
 def test_service_errors_name_the_api_input(people, leads, marketing, website, api_as):

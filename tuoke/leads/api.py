@@ -1,5 +1,5 @@
 """The leads API: leads (list, create with the duplicate flag, read, edit, delete, clean,
-convert, assign) and channels with their costs (parse → service → schema)."""
+convert, assign, transfer) and channels with their costs (parse → service → schema)."""
 
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -128,7 +128,8 @@ class LeadFilters(Schema):
     q: Text | None = Field(
         None,
         max_length=100,
-        description="Company or contact name, pinyin initials, phone, e-mail or credit code",
+        description="Start of the company, short or contact name (any part of the name from "
+        "three characters on), pinyin, phone, e-mail or credit code",
     )
     status: LeadStatus | None = None
     channel: RecordId | None = Field(None, description="Channel id")
@@ -258,6 +259,16 @@ class AssignOut(Schema):
     assigned: int
 
 
+class TransferIn(Schema):
+    lead_ids: list[RecordId] = Field(min_length=1, max_length=1000, examples=[[12, 13]])
+    to_user_id: RecordId = Field(examples=[7])
+    reason: Text = Field(min_length=1, max_length=200, examples=["张伟调往华南，线索交接给刘洋"])
+
+
+class TransferOut(Schema):
+    transferred: int = Field(description="Leads whose owner changed", examples=[2])
+
+
 class ChannelOut(Schema):
     id: int
     name: str = Field(examples=["官网表单"])
@@ -340,7 +351,12 @@ def _detail(request: HttpRequest, lead: Lead) -> Lead:
 
 
 # Service field → the name of the input it came from.
-INPUT_NAMES = {"channel": "channel_id", "owner": "owner_id", "customer": "customer_id"}
+INPUT_NAMES = {
+    "channel": "channel_id",
+    "owner": "owner_id",
+    "customer": "customer_id",
+    "to": "to_user_id",
+}
 
 
 @contextmanager
@@ -425,6 +441,24 @@ def assign_leads(request: HttpRequest, payload: AssignIn):
     to = _assignee(request.user, payload.to_user_id, "to_user_id")
     moved = services.assign_leads(leads, to=to, by=request.user, reason=payload.reason)
     return {"assigned": moved}
+
+
+@router.post("/leads/transfer", response={200: TransferOut, **WRITE_ERRORS})
+def transfer_leads(request: HttpRequest, payload: TransferIn):
+    """Hand leads over to another user with a reason, e.g. when a rep leaves: a manager's
+    action (`approve` on leads, the new owner within that scope). All or nothing: a lead out
+    of the caller's sight is 404, one he sees but may not hand out 403, and then no lead
+    changes owner. Each move is audited with the reason."""
+    wanted = set(payload.lead_ids)
+    leads = list(Lead.objects.visible_to(request.user, Action.APPROVE).filter(pk__in=wanted))
+    missing = wanted - {lead.pk for lead in leads}
+    if missing:
+        # 403 for leads he sees but may not hand out, 404 when one is out of his sight.
+        get_for_action(request.user, Lead, min(missing), Action.APPROVE)
+    to = _assignee(request.user, payload.to_user_id, "to_user_id")
+    with _fields_named(INPUT_NAMES):
+        moved = services.transfer_leads(leads, to=to, reason=payload.reason, by=request.user)
+    return {"transferred": moved}
 
 
 @router.get("/leads/{lead_id}", response={200: LeadDetail, **ERRORS})
