@@ -1,12 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import list_views, views
 
 app_name = "leads"
 urlpatterns = [
-    path("", views.lead_list, name="lead_list"),
+    path("", list_views.lead_list, name="lead_list"),
     path("new/", views.lead_create, name="lead_create"),
-    path("bulk/", views.lead_bulk, name="lead_bulk"),
+    path("bulk/", list_views.lead_bulk, name="lead_bulk"),
     path("<int:pk>/", views.lead_detail, name="lead_detail"),
     path("<int:pk>/edit/", views.lead_edit, name="lead_edit"),
     path("<int:pk>/delete/", views.lead_delete, name="lead_delete"),
