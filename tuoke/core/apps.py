@@ -9,10 +9,13 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from tuoke.org import defaults
+        from tuoke.org.models import OrgUnit, Role, RoleGrant, User
         from tuoke.web.navigation import NavEntry, register
 
-        from . import signals  # noqa: F401
+        from . import directory, signals  # noqa: F401
         from .models import Action, Scope
+
+        directory.watch(User, OrgUnit, Role, RoleGrant)
 
         # Everyone keeps his own saved views (and reads those his team shares with him).
         personal = dict.fromkeys(

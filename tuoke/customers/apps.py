@@ -9,12 +9,15 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
+        from tuoke.core import directory
         from tuoke.core.models import Action, Scope
         from tuoke.org import defaults, handover
         from tuoke.web.navigation import NavEntry, register
 
         from . import services
-        from .models import Customer
+        from .models import Customer, Tag
+
+        directory.watch(Tag)
 
         handover.register(
             handover.Kind(

@@ -9,6 +9,7 @@ writes go through ``bulk``, ``services.transfer_customers`` and ``tuoke.core.sav
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from html import escape
 from typing import Any
 
 from django import forms
@@ -21,15 +22,15 @@ from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tuoke.core import custom_fields, lists, saved_views
+from tuoke.core import custom_fields, directory, lists, saved_views
 from tuoke.core import views_saved_views as view_pages
-from tuoke.core.models import Action, CustomField
+from tuoke.core.models import Action, CustomField, owners_as_ids
 from tuoke.core.scope import can, require
 from tuoke.core.views import add_service_error, paginate
 from tuoke.org.models import OrgUnit, User
@@ -258,18 +259,44 @@ def _options(choices, chosen: list[str]) -> SafeString:
     )
 
 
-def _filter_options(form: CustomerFilterForm, params: QueryDict) -> dict[str, Any]:
-    """The choices of the filter form's selects (one query each for people, units, tags)."""
-    people = list(form.fields["owner"].queryset.select_related("unit"))
-    units = list(form.fields["unit"].queryset)
-    tags = list(form.fields["tag"].queryset)
+def _directory_options(user: User) -> dict[str, SafeString]:
+    """The <option>s built from people, units and tags, without a selection: the same for
+    every page view until the directory changes (``tuoke.core.directory``)."""
+    people = list(
+        User.objects.visible_to(user).order_by("-is_active", "username").select_related("unit")
+    )
+    units = OrgUnit.objects.visible_to(user).order_by("path")
+    tags = list(Tag.objects.visible_to(user).order_by("name"))
     return {
-        "people": people,
-        "tags": tags,
+        "owner": _options(((u.pk, u) for u in people), []),
+        "unit": _options(((u.pk, "— " * u.depth + u.name) for u in units), []),
+        "tag": _options(((t.pk, t.name) for t in tags), []),
+        "transfer_to": _options(
+            ((u.pk, f"{u} · {u.unit}" if u.unit_id else str(u)) for u in people if u.is_active),
+            [],
+        ),
+    }
+
+
+def _with_selected(options: SafeString, chosen: list[str]) -> SafeString:
+    """``options`` (ids as values) with the ``chosen`` ones selected."""
+    for value in chosen:
+        if value.isdigit():
+            plain = f'<option value="{value}">'
+            options = options.replace(plain, f'<option value="{value}" selected>', 1)
+    return mark_safe(options)  # noqa: S308 -- built by _options, ids are digits
+
+
+def _filter_options(user: User, params: QueryDict) -> dict[str, Any]:
+    """The choices of the filter form's and bulk form's selects."""
+    cached = directory.cached_for(user, "customer-list-options", lambda: _directory_options(user))
+    return {
         "status": _options(LifecycleStatus.choices, params.getlist("status")),
-        "owner": _options(((u.pk, u) for u in people), params.getlist("owner")),
-        "unit": _options(((u.pk, "— " * u.depth + u.name) for u in units), params.getlist("unit")),
-        "tag": _options(((t.pk, t.name) for t in tags), params.getlist("tag")),
+        "owner": _with_selected(cached["owner"], params.getlist("owner")),
+        "unit": _with_selected(cached["unit"], params.getlist("unit")),
+        "tag": _with_selected(cached["tag"], params.getlist("tag")),
+        "bulk_tag": cached["tag"],
+        "transfer_to": cached["transfer_to"],
         "nature": _options(Nature.choices, params.getlist("nature")),
         "size": _options(Size.choices, params.getlist("size")),
     }
@@ -286,16 +313,42 @@ def _is_filtered(params: QueryDict) -> bool:
 # --- Cells --------------------------------------------------------------------------------------
 
 
-class CellRenderer:
-    """The HTML of each cell, written in Python: a page of 25 rows × a dozen columns through
-    template tags would spend most of the page's time budget on variable lookups."""
+class RowRenderer:
+    """The HTML of each row, written in Python with the standard library's ``escape``: a page
+    of 25 rows × a dozen columns through template tags, or even ``format_html``, would spend
+    most of the page's time budget on lookups and lazy strings (bench/README.md)."""
 
-    def __init__(self, fields: list[CustomField]):
+    def __init__(self, fields: list[CustomField], columns: list[lists.Column], *, selectable: bool):
         self.custom = {CUSTOM_COLUMN_PREFIX + f.key: f for f in fields}
-        self.never = _("never")
-        self._badges: dict[str, SafeString] = {}
+        self.columns = [(c.key, escape(str(c.label))) for c in columns]
+        self.selectable = selectable
+        self.select_label = escape(_("Select"))
+        self.never = f'<span class="text-secondary">{escape(_("never"))}</span>'
+        self._badges: dict[str, str] = {}
+        # The detail URL around a placeholder id, so that each row does not resolve it.
+        marker = 987654321
+        self._detail = reverse("customers:customer_detail", args=[marker]).split(str(marker))
 
-    def badge(self, customer: Customer) -> SafeString:
+    def row(self, c: Customer) -> str:
+        name = escape(c.display_name)
+        cells = "".join(
+            f'<td data-label="{label}" data-column="{key}">{self.cell(key, c)}</td>'
+            for key, label in self.columns
+        )
+        select = ""
+        if self.selectable:
+            aria = escape(_("Select %(name)s") % {"name": c.display_name})
+            select = (
+                f'<td class="w-1" data-label="{self.select_label}"><input type="checkbox" '
+                f'name="ids" value="{c.pk}" form="bulk-form" class="form-check-input m-0" '
+                f'x-model="selected" aria-label="{aria}" data-testid="select-row"></td>'
+            )
+        return (
+            f'<tr data-testid="customer-row" data-pk="{c.pk}" data-name="{name}">'
+            f"{select}{cells}</tr>"
+        )
+
+    def badge(self, customer: Customer) -> str:
         """The lifecycle badge, rendered once per status and page."""
         status = customer.lifecycle_status
         if status not in self._badges:
@@ -305,18 +358,17 @@ class CellRenderer:
             )
         return self._badges[status]
 
-    def render(self, key: str, c: Customer) -> SafeString:
+    def cell(self, key: str, c: Customer) -> str:
         if key == "name":
             legal = (
-                format_html('<div class="small text-secondary">{}</div>', c.legal_name)
+                f'<div class="small text-secondary">{escape(c.legal_name)}</div>'
                 if c.short_name and c.legal_name
                 else ""
             )
-            return format_html(
-                '<div><a href="{}" class="fw-bold" data-testid="customer-link">{}</a>{}</div>',
-                reverse("customers:customer_detail", args=[c.pk]),
-                c.display_name,
-                legal,
+            url = f"{self._detail[0]}{c.pk}{self._detail[1]}"
+            return (
+                f'<div><a href="{url}" class="fw-bold" data-testid="customer-link">'
+                f"{escape(c.display_name)}</a>{legal}</div>"
             )
         if key == "status":
             return self.badge(c)
@@ -325,12 +377,12 @@ class CellRenderer:
         if key == "unit":
             return _text(c.owner.unit)
         if key == "tags":
-            badges = format_html_join(
-                "",
-                '<span class="badge bg-{}-lt me-1">{}</span>',
-                ((t.color or "blue", t.name) for t in c.tags.all()),
+            badges = "".join(
+                f'<span class="badge bg-{escape(t.color or "blue")}-lt me-1">'
+                f"{escape(t.name)}</span>"
+                for t in c.tags.all()
             )
-            return format_html("<div>{}</div>", badges) if badges else _text("")
+            return f"<div>{badges}</div>" if badges else EMPTY_CELL
         if key == "region":
             return _text(" · ".join(part for part in (c.province, c.city) if part))
         if key == "industry":
@@ -342,35 +394,31 @@ class CellRenderer:
         if key == "tier":
             return _text(c.tier)
         if key == "credit_code":
-            return format_html('<span class="font-monospace">{}</span>', c.credit_code or "—")
+            return f'<span class="font-monospace">{escape(c.credit_code or "—")}</span>'
         if key == "follow_up":
             return self._when(c.last_follow_up_at)
         if key == "created":
-            return _text(formats.date_format(timezone.localtime(c.created_at), "Y-m-d"))
+            return timezone.localtime(c.created_at).strftime("%Y-%m-%d")
         if key == "updated":
-            return _text(formats.date_format(timezone.localtime(c.updated_at), "Y-m-d"))
+            return timezone.localtime(c.updated_at).strftime("%Y-%m-%d")
         field = self.custom.get(key)
         if field is not None:
             return _text(custom_fields.display_value(field, (c.custom or {}).get(field.key)))
-        return _text("")
+        return EMPTY_CELL
 
-    def _when(self, moment: datetime | None) -> SafeString:
+    def _when(self, moment: datetime | None) -> str:
         if moment is None:
-            return format_html('<span class="text-secondary">{}</span>', self.never)
-        local = timezone.localtime(moment)
-        return format_html(
-            '<span title="{}">{}</span>',
-            formats.date_format(local, "Y-m-d H:i"),
-            naturaltime(moment),
-        )
+            return self.never
+        exact = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+        return f'<span title="{exact}">{escape(str(naturaltime(moment)))}</span>'
 
 
-EMPTY_CELL = mark_safe('<span class="text-secondary">—</span>')
+EMPTY_CELL = '<span class="text-secondary">—</span>'
 
 
-def _text(value) -> SafeString:
+def _text(value) -> str:
     text = str(value) if value is not None else ""
-    return format_html("{}", text) if text else EMPTY_CELL
+    return escape(text) if text else EMPTY_CELL
 
 
 # --- The list -----------------------------------------------------------------------------------
@@ -404,8 +452,16 @@ def customer_list(request):
 
     form = CustomerFilterForm(params, user=user)
     form.is_valid()
-    customers = _filtered(Customer.objects.visible_to(user), form.cleaned_data)
-    customers = custom_fields.filter_queryset(customers, TARGET, params, fields=fields)
+
+    def listed() -> QuerySet[Customer]:
+        found = _filtered(Customer.objects.visible_to(user), form.cleaned_data)
+        return custom_fields.filter_queryset(found, TARGET, params, fields=fields)
+
+    customers = listed()
+    counted = None  # a search's matches are few ids already, counted at once
+    if not form.cleaned_data.get("q"):
+        with owners_as_ids():
+            counted = listed()
 
     sort, order = lists.ordering(
         params.get("sort"), SORTS, default=DEFAULT_SORT, nullable=NULLABLE_SORTS
@@ -420,21 +476,11 @@ def customer_list(request):
         customers = customers.prefetch_related(
             Prefetch("tags", queryset=Tag.objects.order_by("name"))
         )
-    page = paginate(request, customers)
+    page = paginate(request, customers, counted=counted)
 
-    cells = CellRenderer(fields)
-    headers = [(str(c.label), c.key) for c in shown]
-    rows = [
-        {
-            "customer": customer,
-            "cells": format_html_join(
-                "",
-                '<td data-label="{}" data-column="{}">{}</td>',
-                ((label, key, cells.render(key, customer)) for label, key in headers),
-            ),
-        }
-        for customer in page.object_list
-    ]
+    rows = RowRenderer(fields, shown, selectable=can(user, "customer", Action.EDIT))
+    # Every value in the rows went through escape().
+    rows_html = mark_safe("".join(rows.row(c) for c in page.object_list))  # noqa: S308
 
     state = params.copy()
     state["sort"] = sort
@@ -443,7 +489,7 @@ def customer_list(request):
     shown_keys = [c.key for c in shown if not c.fixed]
     hidden = [c for c in all_columns if not c.fixed and c.key not in keys]
     may_transfer = can(user, "customer", Action.APPROVE)
-    options = _filter_options(form, params)
+    options = _filter_options(user, params)
     context = {
         "form": form,
         "options": options,
@@ -451,7 +497,9 @@ def customer_list(request):
         "more_open": form.more_in_use
         or any(v for k, v in params.items() if k.startswith(custom_fields.FILTER_PREFIX)),
         "page_obj": page,
-        "rows": rows,
+        "rows_html": rows_html,
+        "has_rows": bool(page.object_list),
+        "page_ids": ", ".join(f"'{c.pk}'" for c in page.object_list),
         "columns": shown,
         "column_choices": [(c, True) for c in shown if not c.fixed] + [(c, False) for c in hidden],
         "cols": ",".join(shown_keys),
@@ -466,7 +514,6 @@ def customer_list(request):
         "may_create": can(user, "customer", Action.CREATE),
         "may_edit": can(user, "customer", Action.EDIT),
         "may_transfer": may_transfer,
-        "transfer_to": [p for p in options["people"] if p.is_active] if may_transfer else [],
         "pages": PAGES,
     }
     template = (

@@ -91,6 +91,13 @@ class Tag(TrackedModel):
 SHARED_IDS_LIMIT = 500
 
 
+def living_index(*fields: str, name: str) -> models.Index:
+    """An index of the rows not in the recycle bin, ending in deleted_at (see Meta)."""
+    return models.Index(
+        fields=[*fields, "deleted_at"], name=name, condition=Q(deleted_at__isnull=True)
+    )
+
+
 class Customer(OwnedModel, HasCustomFields):
     """A company we sell to; its legal name may be unknown before the deal firms up."""
 
@@ -164,22 +171,23 @@ class Customer(OwnedModel, HasCustomFields):
         # Each sort of the lists has an index ending in the id, its tie-break; the text ones
         # also serve the search by name start (prefixes). PostgreSQL's trigram and pattern
         # indexes and SQLite's FTS5 table are in migration 0003 (not expressible here).
+        # The list indexes hold living rows only (every list asks for "deleted_at IS NULL"),
+        # and end in deleted_at so that SQLite sees they cover that condition: a capped count
+        # or a filtered page is then read from the index alone, without a look at each row
+        # (a manager's count: 3 ms → 0.3 ms, bench/README.md).
         indexes = [
-            models.Index(fields=["owner", "-updated_at"], name="customer_owner_recent"),
+            living_index("owner", "-updated_at", name="customer_owner_recent"),
             # A status filter within a scope of owners, listed and counted (bench/README.md).
-            models.Index(
-                fields=["owner", "lifecycle_status", "-updated_at", "-id"],
-                name="customer_owner_status",
+            living_index(
+                "owner", "lifecycle_status", "-updated_at", "-id", name="customer_owner_status"
             ),
-            models.Index(fields=["owner", "pinyin_full", "id"], name="customer_owner_name"),
+            living_index("owner", "pinyin_full", "id", name="customer_owner_name"),
             models.Index(fields=["credit_code"], name="customer_credit_code"),
-            models.Index(fields=["-updated_at", "-id"], name="customer_recent"),
-            models.Index(
-                fields=["lifecycle_status", "-updated_at", "-id"], name="customer_status_recent"
-            ),
-            models.Index(fields=["-created_at", "-id"], name="customer_created"),
-            models.Index(fields=["short_name", "id"], name="customer_short_name"),
-            models.Index(fields=["pinyin_full", "id"], name="customer_pinyin"),
+            living_index("-updated_at", "-id", name="customer_recent"),
+            living_index("lifecycle_status", "-updated_at", "-id", name="customer_status_recent"),
+            living_index("-created_at", "-id", name="customer_created"),
+            living_index("short_name", "id", name="customer_short_name"),
+            living_index("pinyin_full", "id", name="customer_pinyin"),
             models.Index(
                 fields=["deleted_at"],
                 name="customer_deleted",
