@@ -16,10 +16,11 @@ class ApiClient:
         self.headers = headers or {}
 
     def _call(self, method: str, path: str, data=None, **headers):
-        kwargs = {"headers": {**self.headers, **headers}}
+        # Always JSON: without data Django's client would send an empty multipart form, which
+        # a route with an optional body refuses as no JSON (it sends "{}" instead).
+        kwargs = {"headers": {**self.headers, **headers}, "content_type": "application/json"}
         if data is not None:
             kwargs["data"] = data if isinstance(data, str | bytes) else json.dumps(data)
-            kwargs["content_type"] = "application/json"
         return getattr(self.client, method)(API + path, **kwargs)
 
     def get(self, path: str, data=None, **headers):

@@ -172,8 +172,8 @@ def test_it_lets_a_superuser_see_everything(people):
 
 
 def test_it_shows_an_inactive_user_nothing(people):
-    boss = deactivate_user(people["boss"], by=people["admin"])
-    boss = User.objects.get(pk=boss.pk)
+    deactivate_user(people["boss"], by=people["admin"])
+    boss = User.objects.get(pk=people["boss"].pk)
     assert scope_of(boss, "user") == Scope.NONE
     assert not User.objects.visible_to(boss).exists()
     with pytest.raises(Http404):

@@ -1,5 +1,6 @@
 """Handover: a leaver's customers (and whatever later apps register) go to a colleague in one
-audited step, from the user page, the deactivation page and the API."""
+audited step, from the user page, the deactivation page and the API; deactivating with a
+handover is one step too, all or nothing."""
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -7,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from tuoke.core.models import AuditEntry
 from tuoke.customers.models import Customer
 from tuoke.customers.services import create_customer
-from tuoke.org import handover
+from tuoke.org import handover, services
 
 
 @pytest.fixture
@@ -75,6 +76,90 @@ def test_it_refuses_an_inactive_colleague(people, book):
         )
 
 
+# --- Deactivation with a handover --------------------------------------------------------------
+
+
+def _is_active(user) -> bool:
+    user.refresh_from_db(fields=["is_active"])
+    return user.is_active
+
+
+def test_deactivating_with_a_handover_moves_his_records_in_the_same_step(people, book):
+    rep = people["rep_east1"]
+    moved = services.deactivate_user(
+        rep, by=people["admin"], hand_over_to=people["rep_east2"], reason="离职交接"
+    )
+    assert moved == {"customers": 3}
+    assert not _is_active(rep)
+    assert Customer.objects.filter(owner=people["rep_east2"]).count() == 3
+    notes = AuditEntry.objects.filter(object_id=str(rep.pk), actor=people["admin"])
+    assert notes.filter(note__contains="离职交接").exists()
+    assert any(change["field"] == "is_active" for entry in notes for change in entry.changes), (
+        "the deactivation is audited too"
+    )
+
+
+def test_deactivating_without_a_handover_leaves_his_records_with_him(people, book):
+    rep = people["rep_east1"]
+    assert services.deactivate_user(rep, by=people["admin"], reason="无人接手") == {}
+    assert not _is_active(rep)
+    assert Customer.objects.filter(owner=rep).count() == 3
+
+
+def test_a_refused_handover_leaves_him_active(people, book):
+    rep = people["rep_east1"]
+    with pytest.raises(PermissionDenied):
+        services.deactivate_user(
+            rep, by=people["rep_east2"], hand_over_to=people["rep_east2"], reason="抢客户"
+        )
+    with pytest.raises(ValidationError) as caught:
+        services.deactivate_user(rep, by=people["admin"], hand_over_to=people["rep_east2"])
+    assert "reason" in caught.value.message_dict
+    assert _is_active(rep)
+    assert Customer.objects.filter(owner=rep).count() == 3
+
+
+def test_a_handover_failing_halfway_changes_nothing(people, book, monkeypatch):
+    """Customers move first; a kind handed over after them fails: they come back, and he
+    stays active."""
+
+    def refuse(records, *, to, reason, by):
+        assert Customer.objects.filter(owner=to).count() == 3  # the customers moved already
+        raise ValidationError("这类记录无法交接")
+
+    failing = handover.Kind(
+        key="failing",
+        label="failing",
+        record_type="customer",
+        owned_by=lambda person: Customer.objects.filter(owner=person),
+        transfer=refuse,
+        order=10_000,
+    )
+    monkeypatch.setitem(handover._kinds, failing.key, failing)
+    rep = people["rep_east1"]
+    with pytest.raises(ValidationError):
+        services.deactivate_user(
+            rep, by=people["admin"], hand_over_to=people["rep_east2"], reason="离职"
+        )
+    assert _is_active(rep)
+    assert Customer.objects.filter(owner=rep).count() == 3
+    assert not AuditEntry.objects.filter(note__contains="离职").exists()
+
+
+def test_a_refused_deactivation_takes_the_handover_back(people):
+    """Nobody deactivates himself: his records, handed over first, stay his."""
+    admin = people["admin"]
+    mine = create_customer(by=admin, short_name="东方精密")
+    with pytest.raises(ValidationError) as caught:
+        services.deactivate_user(
+            admin, by=admin, hand_over_to=people["rep_east2"], reason="离职交接"
+        )
+    assert "is_active" in caught.value.message_dict
+    assert _is_active(admin)
+    assert Customer.objects.get(pk=mine.pk).owner == admin
+    assert not AuditEntry.objects.filter(note__contains="离职交接").exists()
+
+
 # --- Pages ------------------------------------------------------------------------------------
 
 
@@ -106,6 +191,27 @@ def test_deactivation_with_a_colleague_but_no_reason_changes_nothing(people, boo
     people["rep_east1"].refresh_from_db()
     assert people["rep_east1"].is_active
     assert Customer.objects.filter(owner=people["rep_east1"]).count() == 3
+
+
+def test_the_deactivation_page_reports_a_refusal_and_hands_nothing_over(people, login):
+    admin = people["admin"]
+    mine = create_customer(by=admin, short_name="东方精密")
+    url = f"/org/users/{admin.pk}/deactivate/"
+    response = login(admin).post(url, {"to": people["rep_east2"].pk, "reason": "离职"})
+    assert response.status_code == 400
+    assert "You cannot deactivate yourself." in response.content.decode()
+    assert _is_active(admin)
+    assert Customer.objects.get(pk=mine.pk).owner == admin
+
+
+def test_the_deactivation_page_says_what_was_handed_over(people, book, login):
+    url = f"/org/users/{people['rep_east1'].pk}/deactivate/"
+    response = login(people["admin"]).post(
+        url, {"to": people["rep_east2"].pk, "reason": "离职"}, follow=True
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("can no longer log in" in m for m in shown), shown
+    assert any(m.startswith("Handed over:") and "3" in m for m in shown), shown
 
 
 def test_a_manager_hands_over_from_the_user_page(people, book, login):

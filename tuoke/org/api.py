@@ -295,12 +295,35 @@ def update_user(request: HttpRequest, user_id: RecordId, payload: UserUpdate):
     return _user_out(user)
 
 
-@router.post("/users/{user_id}/deactivate", response={200: UserOut, **WRITE_ERRORS}, tags=["users"])
-def deactivate_user(request: HttpRequest, user_id: RecordId):
-    """He can no longer log in; his sessions and tokens stop working. Needs `delete` on user."""
+class DeactivateIn(Schema):
+    to_user_id: RecordId | None = Field(
+        None,
+        description="Hand his records over to this user in the same step; empty: he keeps them",
+    )
+    reason: Text = Field("", max_length=200, examples=["张伟离职，客户交接给刘洋"])
+
+
+class DeactivatedOut(UserOut):
+    handed_over: dict[str, int] = Field(
+        description="How many records of each kind moved", examples=[{"customers": 12, "leads": 3}]
+    )
+
+
+@router.post(
+    "/users/{user_id}/deactivate", response={200: DeactivatedOut, **WRITE_ERRORS}, tags=["users"]
+)
+def deactivate_user(request: HttpRequest, user_id: RecordId, payload: DeactivateIn | None = None):
+    """He can no longer log in; his sessions and tokens stop working. Needs `delete` on user.
+    With `to_user_id` and a `reason` his records (customers, leads, open items) go to that
+    user in the same step, all or nothing, as with POST /users/{id}/handover; the body may be
+    left out."""
     user = get_for_action(request.user, User, user_id, Action.DELETE)
-    services.deactivate_user(user, by=request.user)
-    return _user_out(user)
+    payload = payload or DeactivateIn()
+    to = resolve(request.user, User, payload.to_user_id, "to_user_id")
+    moved = services.deactivate_user(user, by=request.user, hand_over_to=to, reason=payload.reason)
+    out = _user_out(user)
+    out.handed_over = moved
+    return out
 
 
 @router.post("/users/{user_id}/reactivate", response={200: UserOut, **WRITE_ERRORS}, tags=["users"])

@@ -24,6 +24,7 @@ from tuoke.core.errors import Conflict, ErrorCode, field_error
 from tuoke.core.models import Action, AuditEntry, Scope
 from tuoke.core.scope import record_types
 
+from . import handover
 from .models import ApiToken, OrgUnit, Role, RoleGrant, User
 
 TOKEN_PREFIX = "tk_"
@@ -222,9 +223,26 @@ def update_user(
     return user
 
 
-def deactivate_user(user: User, *, by: User | None) -> User:
-    """A deactivated user can no longer log in, and his sessions and tokens stop working."""
-    return update_user(user, by=by, is_active=False)
+@transaction.atomic
+def deactivate_user(
+    user: User, *, by: User | None, hand_over_to: User | None = None, reason: str = ""
+) -> dict[str, int]:
+    """A deactivated user can no longer log in, and his sessions and tokens stop working.
+
+    With ``hand_over_to``, what he owns goes to that colleague with ``reason`` in the same
+    step (see ``handover.hand_over``; ``by`` needs the rights to move every record): all or
+    nothing, so a refused handover leaves him active, and a refused deactivation leaves his
+    records with him. Without it his records stay his (``reason`` is then unused). Returns
+    how many records of each kind moved.
+    """
+    moved: dict[str, int] = {}
+    if hand_over_to is not None:
+        if by is None:
+            raise ValueError("A handover is checked against the rights of the user doing it.")
+        # First: a refused handover then changes nothing, not even the object the caller holds.
+        moved = handover.hand_over(user, to=hand_over_to, reason=reason, by=by)
+    update_user(user, by=by, is_active=False)
+    return moved
 
 
 def reactivate_user(user: User, *, by: User | None) -> User:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
@@ -351,19 +350,17 @@ def _set_active(request, pk: int, *, active: bool):
     error = ""
     if request.method == "POST" and (form is None or form.is_valid()):
         try:
-            with transaction.atomic():
-                moved = {}
-                if form is not None and form.cleaned_data["to"]:
-                    moved = handover.hand_over(
-                        person,
-                        to=form.cleaned_data["to"],
-                        reason=form.cleaned_data["reason"],
-                        by=request.user,
-                    )
-                if active:
-                    services.reactivate_user(person, by=request.user)
-                else:
-                    services.deactivate_user(person, by=request.user)
+            moved = {}
+            if active:
+                services.reactivate_user(person, by=request.user)
+            else:
+                data = form.cleaned_data if form is not None else {}
+                moved = services.deactivate_user(
+                    person,
+                    by=request.user,
+                    hand_over_to=data.get("to"),
+                    reason=data.get("reason", ""),
+                )
         except (ValidationError, PermissionDenied) as exc:
             if form is not None and isinstance(exc, ValidationError):
                 add_service_error(form, exc)
