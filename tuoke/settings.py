@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "tuoke.org",
     "tuoke.customers",
     "tuoke.leads",
+    "tuoke.activities",
+    "tuoke.integrations",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -152,6 +152,16 @@ class TrackedModel(models.Model):
         ]
 
 
+def through(prefix: str, condition: Q) -> Q:
+    """A condition on one model rewritten for a model that points at it as ``prefix``
+    (e.g. a customer's scope for its contacts: ``through("customer", …)``)."""
+    children = [
+        through(prefix, child) if isinstance(child, Q) else (f"{prefix}__{child[0]}", child[1])
+        for child in condition.children
+    ]
+    return Q(*children, _connector=condition.connector, _negated=condition.negated)
+
+
 # Whether scopes of owners are written as the owners' ids (see OwnedModel.scope_q).
 _owners_as_ids: ContextVar[bool] = ContextVar("owners_as_ids", default=False)
 
@@ -368,3 +378,45 @@ class ListPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.list_key}"
+
+
+class Notification(models.Model):
+    """Something a person should know (he was mentioned, a task was given to him …), shown
+    under the bell and sent on through his delivery channels (tuoke.core.notifications)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    kind = models.CharField(_("kind"), max_length=30)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), max_length=2000, blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("from"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_recipient"),
+            models.Index(
+                fields=["recipient"],
+                name="notification_unread",
+                condition=Q(read_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -10,7 +10,7 @@ from django.db.models import Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from tuoke.core.custom_fields import HasCustomFields
-from tuoke.core.models import Action, OwnedModel, TrackedModel
+from tuoke.core.models import Action, OwnedModel, TrackedModel, through
 
 
 class LifecycleStatus(models.TextChoices):
@@ -301,12 +301,7 @@ class Contact(TrackedModel, HasCustomFields):
 
 def _through_customer(condition: Q) -> Q:
     """A condition on Customer rewritten for a model that points at it as ``customer``."""
-    children = [
-        _through_customer(child) if isinstance(child, Q) else (f"customer__{child[0]}", child[1])
-        for child in condition.children
-    ]
-    rewritten = Q(*children, _connector=condition.connector, _negated=condition.negated)
-    return rewritten
+    return through("customer", condition)
 
 
 class LifecycleChange(models.Model):
