@@ -4,6 +4,8 @@ Each app adds its router here; the shared rules (auth, errors, pages, throttling
 ``tuoke.core.api``.
 """
 
+from tuoke.activities.api import router as activities_router
+from tuoke.activities.api_plan import router as plan_router
 from tuoke.core.api import (
     TuokeNinjaAPI,
     UserRateThrottle,
@@ -11,7 +13,9 @@ from tuoke.core.api import (
     session_auth,
     token_auth,
 )
+from tuoke.core.api_timeline import router as timeline_router
 from tuoke.customers.api import router as customers_router
+from tuoke.integrations.api import router as notifications_router
 from tuoke.leads.api import router as leads_router
 from tuoke.org.api import router as org_router
 
@@ -54,3 +58,7 @@ install_error_handlers(api)
 api.add_router("", org_router)
 api.add_router("", customers_router)
 api.add_router("", leads_router)
+api.add_router("", timeline_router)
+api.add_router("", activities_router)
+api.add_router("", plan_router)
+api.add_router("", notifications_router)

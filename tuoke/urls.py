@@ -52,6 +52,8 @@ urlpatterns = [
     path("org/", include("tuoke.org.urls")),
     path("customers/", include("tuoke.customers.urls")),
     path("leads/", include("tuoke.leads.urls")),
+    path("activities/", include("tuoke.activities.urls")),
+    path("notifications/", include("tuoke.integrations.urls")),
     path("recycle-bin/", include("tuoke.core.urls")),
     path("settings/custom-fields/", include("tuoke.core.urls_custom_fields")),
     path("api/v1/", api.urls),

@@ -1,0 +1,5 @@
+"""The API of follow-ups, visits and comments."""
+
+from ninja import Router
+
+router = Router(tags=["Activities"])

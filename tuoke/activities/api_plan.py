@@ -1,0 +1,5 @@
+"""The API of tasks and the daily plan."""
+
+from ninja import Router
+
+router = Router(tags=["Tasks and plan"])

@@ -1,0 +1,5 @@
+"""The API of record timelines."""
+
+from ninja import Router
+
+router = Router(tags=["Timeline"])

@@ -1,0 +1,4 @@
+"""Notification pages and delivery-channel settings."""
+
+urlpatterns: list = []
+app_name = "notifications"
