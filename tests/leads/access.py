@@ -60,3 +60,18 @@ def south_rule(people):
         unit=people["rep_south1"].unit,
         members=[people["rep_south1"], people["rep_south2"]],
     )
+
+
+def south_saved_view(people):
+    """A view of the lead list rep_south1 shares with his team (华南销售组), not rep_east1's."""
+    from tuoke.core.models import SavedView
+    from tuoke.core.saved_views import save_view
+
+    existing = SavedView.objects.filter(list_key="leads", name="华南新线索").first()
+    return existing or save_view(
+        by=people["rep_south1"],
+        list_key="leads",
+        name="华南新线索",
+        query="status=new",
+        shared=True,
+    )

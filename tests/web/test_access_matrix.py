@@ -212,6 +212,10 @@ OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
         {"pk": lambda p: leads_access.south_rule(p).pk},
     ),
     **_each(
+        ("leads:saved_view_edit", "leads:saved_view_delete"),
+        {"pk": lambda p: leads_access.south_saved_view(p).pk},
+    ),
+    **_each(
         (
             "/api/v1/leads/{lead_id}",
             "/api/v1/leads/{lead_id}/clean",
