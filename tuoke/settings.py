@@ -203,7 +203,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG or envbool("TUOKE_PLAIN_STATIC", False)
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "tuoke.web.storage.StaticFilesStorage"
         )
     },
 }
