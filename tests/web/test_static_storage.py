@@ -44,5 +44,5 @@ def test_a_packages_reference_to_a_file_it_does_not_ship_is_kept(settings, tmp_p
 
 
 def test_our_own_broken_reference_still_fails(settings, tmp_path):
-    with pytest.raises(ValueError, match="missing.png"):
+    with pytest.raises(ValueError, match=r"missing\.png"):
         _collect(settings, tmp_path, {"web/tuoke.css": "a { background: url(missing.png) }"})
