@@ -226,3 +226,23 @@ def test_it_leaves_handover_to_managers(people, rep):
     with pytest.raises(PermissionDenied):
         services.transfer_customers([mine], to=people["rep_east2"], reason="换人", by=rep)
     assert Customer.objects.get(pk=mine.pk).owner == rep
+
+
+def test_an_edit_of_custom_values_alone_is_saved_and_audited(rep):
+    from tuoke.core import custom_fields
+
+    custom_fields.create_custom_field(
+        target="customer", key="erp_number", label="ERP 编号", kind="text", by=None
+    )
+    customer = services.create_customer(by=rep, short_name="腾达", custom={"erp_number": "E1"})
+    version = customer.version
+    services.update_customer(customer, by=rep, custom={"erp_number": "E2"})
+    stored = Customer.objects.get(pk=customer.pk)
+    assert stored.custom == {"erp_number": "E2"}
+    assert stored.version == version + 1
+    entry = trail_of(stored).filter(kind=AuditEntry.Kind.UPDATE).first()
+    assert entry.changes == [
+        {"field": "custom.erp_number", "label": "ERP 编号", "old": "E1", "new": "E2"}
+    ]
+    services.update_customer(stored, by=rep, custom={"erp_number": "E2"})  # no change
+    assert Customer.objects.get(pk=customer.pk).version == version + 1

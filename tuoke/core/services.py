@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from . import audit
 from .errors import Conflict, ErrorCode, field_error
-from .models import AuditEntry, OwnedModel, TrackedModel
+from .models import AuditEntry, CustomField, OwnedModel, TrackedModel
 
 if TYPE_CHECKING:
     from tuoke.org.models import User
@@ -57,6 +57,7 @@ def update_record(
     model = type(instance)
     names = model.tracked_field_names()
     before = audit.snapshot(instance, names)
+    before_custom = dict(getattr(instance, "custom", None) or {})
     if expected_version is not None and expected_version != instance.version:
         raise Conflict()
     for name, value in changes.items():
@@ -64,6 +65,8 @@ def update_record(
     instance.full_clean()
     after = audit.snapshot(instance, names)
     field_changes = audit.diff(instance, before, after)
+    if "custom" in changes:
+        field_changes += _custom_changes(model, before_custom, instance.custom)
     if not field_changes:
         return instance
     instance.updated_by = by
@@ -82,6 +85,31 @@ def update_record(
     instance.version = current + 1
     audit.record(instance, kind=AuditEntry.Kind.UPDATE, actor=by, changes=field_changes)
     return instance
+
+
+def _custom_changes(model, before: dict, after: dict | None) -> list[dict[str, str]]:
+    """The audit entries of changed custom values, labelled and shown as on the record's
+    page; values of removed fields are compared too (they come back on restore)."""
+    from .custom_fields import display_value
+
+    after = after or {}
+    target = getattr(model, "custom_fields_target", "")
+    fields = {f.key: f for f in CustomField.all_objects.filter(target=target)}
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        field = fields.get(key)
+        changes.append(
+            {
+                "field": f"custom.{key}",
+                "label": field.label if field else key,
+                "old": display_value(field, old) if field else str(old or ""),
+                "new": display_value(field, new) if field else str(new or ""),
+            }
+        )
+    return changes
 
 
 @transaction.atomic
