@@ -88,3 +88,14 @@ def test_a_refused_handover_leaves_him_active(people, book, api_as):
     rep.refresh_from_db()
     assert rep.is_active
     assert Customer.objects.filter(owner=rep).count() == 3
+
+
+@pytest.mark.parametrize("route", ["handover", "deactivate"])
+def test_a_refused_colleague_is_named_by_the_input_field(people, book, api_as, route):
+    rep = people["rep_east1"]
+    response = api_as(people["admin"]).post(
+        f"/users/{rep.pk}/{route}", {"to_user_id": rep.pk, "reason": "离职"}
+    )
+    assert response.status_code == 400, response.content
+    assert [e["field"] for e in response.json()["errors"]] == ["to_user_id"]
+    assert Customer.objects.filter(owner=rep).count() == 3

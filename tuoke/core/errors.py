@@ -1,5 +1,7 @@
 """Stable error codes that services raise and the API and pages turn into messages."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 
 from django.core.exceptions import ValidationError
@@ -36,6 +38,20 @@ class Conflict(Exception):
 def field_error(field: str, message, code: ErrorCode) -> ValidationError:
     """A ValidationError naming the field, with a stable code."""
     return ValidationError({field: [ValidationError(message, code=str(code))]})
+
+
+@contextmanager
+def fields_renamed(names: dict[str, str]) -> Iterator[None]:
+    """Within this block, a ValidationError naming a service's argument (``to``) names the
+    input it came from instead (``to_user_id``), as the API's errors must."""
+    try:
+        yield
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        raise ValidationError(
+            {names.get(field, field): errors for field, errors in exc.error_dict.items()}
+        ) from exc
 
 
 def error_list(exc: ValidationError) -> list[dict[str, str]]:

@@ -27,7 +27,7 @@ from tuoke.core.api import (
     scope_value,
     sent,
 )
-from tuoke.core.errors import ErrorCode, field_error
+from tuoke.core.errors import ErrorCode, field_error, fields_renamed
 from tuoke.core.models import Action, Scope
 from tuoke.core.scope import get_for, get_for_action, record_types, require, scope_of
 
@@ -320,7 +320,10 @@ def deactivate_user(request: HttpRequest, user_id: RecordId, payload: Deactivate
     user = get_for_action(request.user, User, user_id, Action.DELETE)
     payload = payload or DeactivateIn()
     to = resolve(request.user, User, payload.to_user_id, "to_user_id")
-    moved = services.deactivate_user(user, by=request.user, hand_over_to=to, reason=payload.reason)
+    with fields_renamed({"to": "to_user_id"}):
+        moved = services.deactivate_user(
+            user, by=request.user, hand_over_to=to, reason=payload.reason
+        )
     out = _user_out(user)
     out.handed_over = moved
     return out
@@ -355,7 +358,8 @@ def hand_over(request: HttpRequest, user_id: RecordId, payload: HandoverIn):
     person = get_for(request.user, User, user_id)
     to = resolve(request.user, User, required(payload.to_user_id, "to_user_id"), "to_user_id")
     reason = required(payload.reason, "reason")
-    moved = handover.hand_over(person, to=to, reason=reason, by=request.user)
+    with fields_renamed({"to": "to_user_id"}):
+        moved = handover.hand_over(person, to=to, reason=reason, by=request.user)
     return {"handed_over": moved}
 
 
