@@ -29,6 +29,10 @@ class ActivitiesConfig(AppConfig):
 
         post_migrate.connect(_install_defaults, sender=self)
 
+        from . import timeline
+
+        timeline.register_sources()
+
         # Follow-ups, visits and comments are seen with the customer or lead they are about
         # (their scope_q); a grant's scope is that of the customers it reaches.
         own = dict.fromkeys((Action.VIEW, Action.CREATE, Action.EDIT, Action.DELETE), Scope.OWN)

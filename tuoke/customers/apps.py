@@ -56,6 +56,11 @@ class CustomersConfig(AppConfig):
         search.register()
         post_migrate.connect(search_index.on_post_migrate, sender=self)
 
+        # The customer's own events on its timeline (lifecycle, owner, changes, contacts).
+        from . import timeline
+
+        timeline.register_sources()
+
         own_work = dict.fromkeys(
             (Action.VIEW, Action.CREATE, Action.EDIT, Action.DELETE, Action.EXPORT), Scope.OWN
         )
