@@ -379,6 +379,8 @@ class Task(OwnedModel):
                 fields=["owner", "done_at", "due_on"], name="task_owner_open", condition=ALIVE
             ),
             models.Index(fields=["customer", "done_at"], name="task_customer", condition=ALIVE),
+            # The plan's look-ups by key, also of done and deleted tasks (tuoke.activities.plan).
+            models.Index(fields=["source", "source_key"], name="task_source_key"),
             models.Index(
                 fields=["deleted_at"], name="task_deleted", condition=Q(deleted_at__isnull=False)
             ),
