@@ -186,8 +186,11 @@ class Customer(OwnedModel, HasCustomFields):
             living_index("-updated_at", "-id", name="customer_recent"),
             living_index("lifecycle_status", "-updated_at", "-id", name="customer_status_recent"),
             living_index("-created_at", "-id", name="customer_created"),
-            living_index("short_name", "id", name="customer_short_name"),
-            living_index("pinyin_full", "id", name="customer_pinyin"),
+            # Not living-only: the search ORs a prefix range on these with others, and
+            # SQLite uses a partial index for no branch of an OR (a manager's search walked
+            # his customers instead: 2.5 s).
+            models.Index(fields=["short_name", "id"], name="customer_short_name"),
+            models.Index(fields=["pinyin_full", "id"], name="customer_pinyin"),
             models.Index(
                 fields=["deleted_at"],
                 name="customer_deleted",
