@@ -15,6 +15,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from tests.activities import records as activity_records
+from tests.integrations import access as notifications_access
 from tests.leads import access as leads_access
 from tuoke.api import api
 
@@ -236,6 +238,64 @@ OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
     "/api/v1/users/{user_id}/handover": {"user_id": lambda p: p["rep_south1"].pk},
     "/api/v1/org-units/{unit_id}": {"unit_id": lambda p: _south_unit(p).pk},
     "/api/v1/roles/{role_id}": {"role_id": lambda p: _boss_role(p).pk},
+    **_each(
+        ("notifications:open", "notifications:read"),
+        {"pk": lambda p: notifications_access.south_notification(p).pk},
+    ),
+    **_each(
+        (
+            "/api/v1/notifications/{notification_id}",
+            "/api/v1/notifications/{notification_id}/read",
+        ),
+        {"notification_id": lambda p: notifications_access.south_notification(p).pk},
+    ),
+    **_each(
+        (
+            "notifications:channel_edit",
+            "notifications:channel_delete",
+            "notifications:channel_test",
+        ),
+        {"pk": lambda p: notifications_access.south_channel(p).pk},
+    ),
+    **_each(
+        ("/api/v1/delivery-channels/{channel_id}", "/api/v1/delivery-channels/{channel_id}/test"),
+        {"channel_id": lambda p: notifications_access.south_channel(p).pk},
+    ),
+    **_each(
+        (
+            "activities:follow_up_detail",
+            "activities:follow_up_edit",
+            "activities:follow_up_delete",
+        ),
+        {"pk": lambda p: activity_records.south_follow_up(p).pk},
+    ),
+    **_each(
+        (
+            "activities:visit_detail",
+            "activities:visit_check_in",
+            "activities:visit_complete",
+            "activities:visit_cancel",
+        ),
+        {"pk": lambda p: activity_records.south_visit(p).pk},
+    ),
+    "activities:comment_delete": {"pk": lambda p: activity_records.south_comment(p).pk},
+    **_each(
+        ("activities:kind_edit", "activities:kind_toggle", "activities:kind_move"),
+        {"pk": lambda p: activity_records.a_kind(p).pk},
+    ),
+    "/api/v1/follow-ups/{follow_up_id}": {
+        "follow_up_id": lambda p: activity_records.south_follow_up(p).pk
+    },
+    **_each(
+        (
+            "/api/v1/visits/{visit_id}",
+            "/api/v1/visits/{visit_id}/check-in",
+            "/api/v1/visits/{visit_id}/complete",
+            "/api/v1/visits/{visit_id}/cancel",
+        ),
+        {"visit_id": lambda p: activity_records.south_visit(p).pk},
+    ),
+    "/api/v1/comments/{comment_id}": {"comment_id": lambda p: activity_records.south_comment(p).pk},
 }
 
 

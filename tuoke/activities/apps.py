@@ -29,9 +29,37 @@ class ActivitiesConfig(AppConfig):
 
         post_migrate.connect(_install_defaults, sender=self)
 
+        from .views_plan import register_navigation  # Today, Tasks, Team, plan settings
+
+        register_navigation()
+
         from . import timeline
 
         timeline.register_sources()
+
+        from tuoke.web.navigation import NavEntry, register
+
+        register(
+            NavEntry(
+                key="visits",
+                label=_("Visits"),
+                url_name="activities:visit_list",
+                icon="map-pin",
+                order=230,
+                requires=("visit", "view"),
+            )
+        )
+        register(
+            NavEntry(
+                key="follow_up_kinds",
+                label=_("Follow-up kinds"),
+                url_name="activities:kind_list",
+                icon="list-details",
+                section=_("Settings"),
+                order=985,
+                requires=("follow_up_kind", "administer"),
+            )
+        )
 
         # Follow-ups, visits and comments are seen with the customer or lead they are about
         # (their scope_q); a grant's scope is that of the customers it reaches.
