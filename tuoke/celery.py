@@ -18,4 +18,9 @@ app.conf.beat_schedule = {
         "task": "tuoke.core.tasks.purge_recycle_bin_task",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Each rep's plan for the day, before work starts (CELERY_TIMEZONE: the company's).
+    "generate-daily-plan": {
+        "task": "tuoke.activities.tasks.generate_plan_task",
+        "schedule": crontab(hour=6, minute=0),
+    },
 }

@@ -15,6 +15,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from tests.activities import plan_records
 from tests.activities import records as activity_records
 from tests.integrations import access as notifications_access
 from tests.leads import access as leads_access
@@ -296,6 +297,19 @@ OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
         {"visit_id": lambda p: activity_records.south_visit(p).pk},
     ),
     "/api/v1/comments/{comment_id}": {"comment_id": lambda p: activity_records.south_comment(p).pk},
+    **_each(
+        ("activities:task_edit", "activities:task_done", "activities:task_delete"),
+        {"pk": lambda p: plan_records.south_task(p).pk},
+    ),
+    "activities:team_member": {"pk": lambda p: p["rep_south1"].pk},
+    **_each(
+        (
+            "/api/v1/tasks/{task_id}",
+            "/api/v1/tasks/{task_id}/complete",
+            "/api/v1/tasks/{task_id}/reopen",
+        ),
+        {"task_id": lambda p: plan_records.south_task(p).pk},
+    ),
 }
 
 

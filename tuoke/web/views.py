@@ -18,9 +18,14 @@ from tuoke.org.models import ApiToken, OrgUnit, User
 
 @login_required
 def home(request):
-    """A home page that fits the role: what the user may see, his team, and for
+    """A home page that fits the role: for people who work with customers their Today page
+    (tuoke.activities.views_plan); else what the user may see, his team, and for
     administrators the state of the organisation."""
+    from tuoke.activities import plan, views_plan
+
     user = request.user
+    if plan.uses_today(user):
+        return views_plan.render_today(request)
     team = (
         User.objects.visible_to(user)
         .filter(is_active=True)
@@ -47,6 +52,11 @@ def home(request):
             "units": OrgUnit.objects.count(),
         }
         context["recent"] = AuditEntry.objects.select_related("actor", "content_type")[:8]
+    if can(user, "plan_setting", Action.EDIT):
+        from tuoke.activities.models import PlanRun
+
+        context["last_plan_run"] = PlanRun.objects.first()
+        context["plan_settings"] = True
     return render(request, "web/home.html", context)
 
 
