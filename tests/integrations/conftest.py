@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.api.conftest import anonymous_api, api_as  # noqa: F401  (the API's JSON clients)
 from tuoke.celery import app
 
 OK = {"errcode": 0, "errmsg": "ok"}
