@@ -60,3 +60,14 @@ def a_kind(people):
     from tuoke.activities.models import FollowUpKind
 
     return FollowUpKind.objects.get(key="other")
+
+
+def api(user):
+    """The JSON client of the API tests, logged in as ``user``."""
+    from django.test import Client
+
+    from tests.api.conftest import ApiClient
+
+    client = Client()
+    client.force_login(user)
+    return ApiClient(client)
