@@ -578,8 +578,29 @@ def create_task(
 TASK_FIELDS = frozenset({"title", "note", "due_on", "owner", "customer", "lead", "kind"})
 
 
+def _refuse_second_open(task: Task, owner_id: int) -> None:
+    """A generated task may not open again (or change hands) beside another open task of
+    the same owner for the same thing."""
+    if task.source == Task.MANUAL:
+        return
+    others = Task.objects.filter(
+        owner_id=owner_id, source=task.source, source_key=task.source_key, done_at__isnull=True
+    ).exclude(pk=task.pk)
+    if others.exists():
+        raise field_error(
+            "done_at",
+            _("The plan has an open task for this already."),
+            cast(ErrorCode, PlanError.OPEN_ALREADY),
+        )
+
+
 def _saved(task: Task, *, by: User | None, expected_version: int | None, **changes: Any) -> Task:
     """update_record, with a second open task for the same plan key refused as an error."""
+    if "done_at" in changes or "owner" in changes:
+        owner = changes.get("owner")
+        still_open = changes.get("done_at", task.done_at) is None
+        if still_open:
+            _refuse_second_open(task, owner.pk if owner is not None else task.owner_id)
     try:
         with transaction.atomic():
             return core_services.update_record(
