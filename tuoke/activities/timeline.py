@@ -8,21 +8,22 @@ from collections.abc import Iterable
 from django.db import models
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Coalesce
-from django.utils.html import format_html, format_html_join, linebreaks
+from django.utils.html import format_html, linebreaks
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tuoke.core.models import Action
 from tuoke.core.scope import can
-from tuoke.core.timeline import Event, Source, moment_label, register, url_or_blank
+from tuoke.core.timeline import Event, Source, register, url_or_blank
 
 from .models import Comment, FollowUp, Visit
 
 
 def _text(value: str) -> str:
     """What a user wrote, escaped, its paragraphs and line breaks kept."""
-    return linebreaks(value, autoescape=True) if value else ""
+    # linebreaks escapes the text (autoescape) before it adds its tags.
+    return mark_safe(linebreaks(value, autoescape=True)) if value else ""  # noqa: S308
 
 
 def _line(icon: str, label: str, value: str) -> str:
@@ -60,7 +61,7 @@ def follow_up_body(follow_up: FollowUp) -> str:
         next_step = _line("arrow-right", _("Next step"), f"{follow_up.next_step or '—'}{when}")
     return _join(
         [
-            format_html('<div class="text-break">{}</div>', mark_safe(_text(follow_up.content))),  # noqa: S308
+            format_html('<div class="text-break">{}</div>', _text(follow_up.content)),
             _line("flag", _("Result"), follow_up.result) if follow_up.result else "",
             next_step,
             _contacts(follow_up.contacts.all()),
@@ -104,14 +105,14 @@ def _visit_title(visit: Visit) -> str:
         return _("Visited")
     if visit.status == Visit.Status.CANCELLED:
         return _("Visit cancelled")
-    return _("Visit planned for %(when)s") % {"when": moment_label(visit.planned_at)}
+    return _("Visit planned")
 
 
 def load_visits(pks: list[int], user) -> list[Event]:
     rows = (
         Visit.objects.filter(pk__in=pks)
         .select_related("owner", "follow_up")
-        .prefetch_related("contacts", "follow_up__contacts")
+        .prefetch_related("follow_up__contacts")
     )
     events = []
     for visit in rows:
@@ -120,7 +121,7 @@ def load_visits(pks: list[int], user) -> list[Event]:
             [
                 _line("target-arrow", _("Purpose"), visit.purpose) if visit.purpose else "",
                 _line("map-pin", _("Checked in at"), visit.address) if visit.address else "",
-                follow_up_body(follow_up) if follow_up else _contacts(visit.contacts.all()),
+                follow_up_body(follow_up) if follow_up else "",
             ]
         )
         events.append(
@@ -146,20 +147,10 @@ def comment_keys(customer, user) -> models.QuerySet:
 
 
 def load_comments(pks: list[int], user) -> list[Event]:
-    rows = Comment.objects.filter(pk__in=pks).select_related("author").prefetch_related("mentions")
+    # The people a comment mentions are in its text (@张伟), as they were written.
     events = []
-    for comment in rows:
-        mentioned = format_html_join(
-            " ",
-            '<span class="badge bg-azure-lt">@{}</span>',
-            ((person,) for person in comment.mentions.all()),
-        )
-        body = _join(
-            [
-                format_html('<div class="text-break">{}</div>', mark_safe(_text(comment.body))),  # noqa: S308
-                format_html('<div class="small">{}</div>', mentioned) if mentioned else "",
-            ]
-        )
+    for comment in Comment.objects.filter(pk__in=pks).select_related("author"):
+        body = format_html('<div class="text-break">{}</div>', _text(comment.body))
         events.append(
             Event(
                 at=comment.created_at,

@@ -26,7 +26,6 @@ ACTIONS = (
         _lazy("Log follow-up"),
     ),
     ("visit", "visit", "activities:visit_create", "map-pin", _lazy("Plan a visit")),
-    ("comment", "comment", "activities:comment_create", "message-circle", _lazy("Comment")),
 )
 
 

@@ -199,7 +199,8 @@ def _after(source_key: str, cursor: Cursor) -> Q:
         return Q(timeline_at__lte=cursor.at)
     if source_key > cursor.kind:
         return Q(timeline_at__lt=cursor.at)
-    return Q(timeline_at__lt=cursor.at) | Q(timeline_at=cursor.at, pk__lt=cursor.pk)
+    # "at <= …" first, so that the database seeks its index to the cursor's time.
+    return Q(timeline_at__lte=cursor.at) & (Q(timeline_at__lt=cursor.at) | Q(pk__lt=cursor.pk))
 
 
 # --- Pages --------------------------------------------------------------------------------------
