@@ -166,7 +166,6 @@ def test_a_colleague_may_read_but_not_change_it(login, people, rep, customer):
 def test_the_customer_page_links_to_logging_and_holds_the_comments(login, rep, customer):
     html = login(rep).get(f"/customers/{customer.pk}/").content.decode()
     assert f"/activities/follow-ups/new/?customer={customer.pk}" in html
-    assert f"/activities/visits/new/?customer={customer.pk}" in html
     assert f"/activities/comments/?customer={customer.pk}" in html
 
 
