@@ -7,37 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
 
 from tuoke.core import timeline
-from tuoke.core.models import Action
-from tuoke.core.scope import can, get_for
+from tuoke.core.scope import get_for
 from tuoke.customers.models import Customer
-
-# What may be done from the timeline: (key, record type, URL name, icon, label). The pages come
-# with the activities' own views; a button shows once its page exists.
-ACTIONS = (
-    (
-        "follow_up",
-        "follow_up",
-        "activities:follow_up_create",
-        "message-plus",
-        _lazy("Log follow-up"),
-    ),
-    ("visit", "visit", "activities:visit_create", "map-pin", _lazy("Plan a visit")),
-)
-
-
-def _actions(user, customer: Customer) -> list[dict]:
-    found = []
-    for key, record_type, url_name, icon, label in ACTIONS:
-        url = timeline.url_or_blank(url_name)
-        if url and can(user, record_type, Action.CREATE):
-            found.append(
-                {"key": key, "url": f"{url}?customer={customer.pk}", "icon": icon, "label": label}
-            )
-    return found
 
 
 @require_GET
@@ -68,7 +42,6 @@ def customer_timeline(request, pk: int):
         "page": found,
         "chips": chips,
         "kinds_param": ",".join(found.chosen),
-        "actions": [] if before else _actions(request.user, customer),
     }
     template = "activities/_timeline_events.html" if before else "activities/_timeline_body.html"
     return render(request, template, context)
