@@ -280,3 +280,32 @@ def test_dates_read_as_in_a_plan_with_the_exact_time_on_hover(rep, login):
     assert 'title="2025-11-22 14:30:00"' in html
     # Django's own words for "3 days ago".
     assert "3\xa0日前" in html
+
+
+def test_what_the_activities_services_write_shows_once_each(rep, people):
+    from tuoke.activities import services
+
+    customer = make_customer(rep, contacts=[{"name": "王强"}])
+    with time_machine.travel(T0 + timedelta(hours=1), tick=False):
+        services.log_follow_up(by=rep, customer=customer, kind="wechat", content="发了报价单")
+        visit = services.plan_visit(
+            by=rep, customer=customer, planned_at=T0 + timedelta(days=1), purpose="演示"
+        )
+    with time_machine.travel(T0 + timedelta(days=1, minutes=5), tick=False):
+        services.check_in(visit, address="张江路 88 号", by=rep)
+        services.complete_visit(visit, "演示顺利，客户要试用", by=rep)
+        services.add_comment(by=people["rep_east2"], customer=customer, body="@张伟 记得发合同")
+    with time_machine.travel(T0 + timedelta(days=1, hours=1), tick=False):
+        gone = services.log_follow_up(by=rep, customer=customer, kind="call", content="打错了")
+        services.delete_follow_up(gone, by=rep)
+
+    shown = events(customer, people["manager_east"])
+
+    kinds = [e.kind for e in shown]
+    assert kinds.count("visit") == 1 and kinds.count("comment") == 1
+    assert kinds.count("follow_up") == 1  # the visit's own follow-up is shown with the visit
+    visit_event = next(e for e in shown if e.kind == "visit")
+    assert visit_event.title == "Visited" and "演示顺利" in visit_event.body
+    assert visit_event.url == reverse("activities:visit_detail", args=[visit.pk])
+    assert "@张伟 记得发合同" in next(e for e in shown if e.kind == "comment").body
+    assert not any("打错了" in e.body for e in shown)
