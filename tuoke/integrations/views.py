@@ -102,13 +102,6 @@ def notification_open(request, pk: int):
 def notification_read(request, pk: int):
     notification = notifications.get_for_user(request.user, pk)
     notifications.mark_read(request.user, [notification.pk])
-    if _is_htmx(request):
-        notification.refresh_from_db(fields=["read_at"])
-        response = render(
-            request, "integrations/_notification_item.html", {"notification": notification}
-        )
-        response["HX-Trigger"] = CHANGED_EVENT
-        return response
     return redirect(_next_url(request, reverse("notifications:list")))
 
 
