@@ -66,6 +66,7 @@ CADENCE_KIND = "call"
 UPCOMING_DAYS = 7
 OVERDUE_SHOWN = 50
 UNTOUCHED_SHOWN = 10
+UNTOUCHED_MIN_DAYS = 7  # "not touched for long" starts a week back
 KEY_BATCH = 500
 
 
@@ -734,17 +735,22 @@ def plan_of(viewer: User, person: User, day: date | None = None) -> Plan:
         today=[t for t in coming if t.due_on == day],
         upcoming=[t for t in coming if t.due_on > day],
         done=done,
-        untouched=untouched_customers(viewer, person),
+        untouched=untouched_customers(viewer, person, day),
     )
 
 
-def untouched_customers(viewer: User, person: User, limit: int = UNTOUCHED_SHOWN) -> list[Customer]:
-    """``person``'s customers followed up longest ago (never: since their creation)."""
+def untouched_customers(
+    viewer: User, person: User, day: date | None = None, limit: int = UNTOUCHED_SHOWN
+) -> list[Customer]:
+    """``person``'s customers followed up longest ago (never: since their creation), none
+    touched within UNTOUCHED_MIN_DAYS of ``day``."""
+    day = day or today()
     return list(
         Customer.objects.visible_to(viewer)
         .filter(owner=person)
         .exclude(lifecycle_status=LifecycleStatus.CHURNED)
         .annotate(touched=Coalesce("last_follow_up_at", "created_at"))
+        .filter(touched__lt=day_start(day - timedelta(days=UNTOUCHED_MIN_DAYS - 1)))
         .order_by("touched", "pk")[:limit]
     )
 

@@ -112,6 +112,8 @@ def _plan_context(request, person, day: date) -> dict[str, Any]:
         customer.log_link = (
             f"{log_url}?{urlencode({'customer': customer.pk, 'next': back})}" if log_url else ""
         )
+    for task in found.today:
+        task.due_label = ""  # in the day's own group
     upcoming_days: list[tuple[str, list[Task]]] = []
     for task in found.upcoming:
         if not upcoming_days or upcoming_days[-1][0] != task.due_label:

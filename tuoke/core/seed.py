@@ -44,6 +44,7 @@ SIZES: dict[str, Size] = {
 # Each step writes one app's records: a function (context) → {"table": rows written}.
 STEPS: list[str] = [
     "tuoke.customers.seed.seed_customers",
+    "tuoke.activities.seed.seed_follow_ups",
 ]
 
 
@@ -321,7 +322,13 @@ def data_size() -> dict[str, int]:
     from django.apps import apps
 
     sizes = {}
-    for label in ("org.User", "org.OrgUnit", "customers.Customer", "customers.Contact"):
+    for label in (
+        "org.User",
+        "org.OrgUnit",
+        "customers.Customer",
+        "customers.Contact",
+        "activities.FollowUp",
+    ):
         model = apps.get_model(label)
         manager = getattr(model, "all_objects", model._base_manager)
         sizes[model._meta.db_table] = manager.count()
