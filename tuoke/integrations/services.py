@@ -5,6 +5,7 @@ attempt at sending a delivery with its outcome in the log."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -64,7 +65,20 @@ def managed_units(user: User) -> QuerySet[OrgUnit]:
 
 
 def may_manage_unit(user: User, unit: OrgUnit) -> bool:
-    return managed_units(user).filter(pk=unit.pk).exists()
+    """As ``managed_units`` for one unit, in at most one query (none for administrators)."""
+    scope = scope_of(user, DeliveryChannel.record_type, Action.EDIT)
+    if scope == Scope.ALL:
+        return True
+    if (
+        scope > Scope.NONE
+        and OrgUnit.objects.filter(OrgUnit.scope_q(user, scope), pk=unit.pk).exists()
+    ):
+        return True
+    # The unit and the units above it ("0001.", "0001.0004." for "0001.0004."): does he
+    # manage one of them?
+    parts = unit.path.split(".")[:-1]
+    above = [".".join(parts[: i + 1]) + "." for i in range(len(parts))]
+    return OrgUnit.objects.filter(path__in=above, manager=user).exists()
 
 
 def channels_for(user: User) -> QuerySet[DeliveryChannel]:
@@ -361,7 +375,7 @@ def queue_deliveries(deliveries: Iterable[Delivery]) -> None:
     from .tasks import deliver
 
     for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: deliver.delay(pk))
+        transaction.on_commit(partial(deliver.delay, delivery.pk))
 
 
 def attempt_delivery(delivery_id: int, *, retry: bool = True) -> Delivery | None:
