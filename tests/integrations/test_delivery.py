@@ -218,3 +218,30 @@ def test_secrets_are_stored_encrypted(zhang):
     assert secrets.mask_url(channel.webhook_url) == (
         "https://oapi.dingtalk.com/robot/send?access_token=…3456"
     )
+
+
+def test_a_comment_mention_reaches_wecom_and_dingtalk_robots(
+    zhang, manager_east, robot, tasks_eager, django_capture_on_commit_callbacks
+):
+    """The whole chain: a manager @mentions the rep in a comment on a customer; the rep's
+    unit's WeCom robot and his own signed DingTalk robot both @mention him."""
+    from tuoke.activities.services import add_comment
+    from tuoke.customers.services import create_customer
+
+    wecom = robot("wecom")
+    dingtalk = robot("dingtalk", secret=SECRET)
+    create_channel(by=manager_east, kind="wecom", unit=zhang.unit, webhook_url=wecom.url)
+    create_channel(by=zhang, kind="dingtalk", user=zhang, webhook_url=dingtalk.url, secret=SECRET)
+    customer = create_customer(by=zhang, short_name="腾达精密")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        add_comment(by=manager_east, customer=customer, body="@张伟 请今天回电确认报价")
+
+    assert wecom.problems == [] and dingtalk.problems == []
+    assert wecom.mentioned() == ["+8613800138000"]
+    assert dingtalk.mentioned() == ["+8613800138000"]
+    assert "请今天回电确认报价" in wecom.content() and "腾达精密" in dingtalk.content()
+    statuses = Delivery.objects.filter(notification__recipient=zhang).values_list(
+        "status", flat=True
+    )
+    assert sorted(statuses) == ["sent", "sent"]
