@@ -23,4 +23,9 @@ app.conf.beat_schedule = {
         "task": "tuoke.activities.tasks.generate_plan_task",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Deliveries whose job was lost (the broker was down when they were queued).
+    "requeue-lost-deliveries": {
+        "task": "tuoke.integrations.tasks.requeue_lost_deliveries_task",
+        "schedule": crontab(minute="*/10"),
+    },
 }

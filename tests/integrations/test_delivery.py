@@ -245,3 +245,42 @@ def test_a_comment_mention_reaches_wecom_and_dingtalk_robots(
         "status", flat=True
     )
     assert sorted(statuses) == ["sent", "sent"]
+
+
+def test_a_broker_outage_loses_no_delivery(
+    zhang, manager_east, robot, tasks_eager, django_capture_on_commit_callbacks, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from kombu.exceptions import OperationalError
+
+    from tuoke.celery import app
+    from tuoke.integrations import tasks
+
+    wecom = robot("wecom")
+    create_channel(by=zhang, kind="wecom", user=zhang, webhook_url=wecom.url)
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(tasks.deliver, "delay", broker_down)
+        # The comment, task … that notified is saved all the same.
+        (note,) = _notify(django_capture_on_commit_callbacks, zhang, manager_east)
+    delivery = Delivery.objects.get(notification=note)
+    assert (delivery.status, delivery.attempts) == ("pending", 0)
+
+    # Not yet lost: it may still be waiting in a busy queue.
+    assert tasks.requeue_lost_deliveries_task.delay().get() == 0
+    Delivery.objects.filter(pk=delivery.pk).update(
+        created_at=timezone.now() - timedelta(minutes=11)
+    )
+    assert tasks.requeue_lost_deliveries_task.delay().get() == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("sent", 1)
+    assert len(wecom.received) == 1
+    assert tasks.requeue_lost_deliveries_task.delay().get() == 0
+
+    jobs = [j for j in app.conf.beat_schedule.values() if "requeue_lost_deliveries" in j["task"]]
+    assert len(jobs) == 1 and jobs[0]["task"] in app.tasks

@@ -4,7 +4,9 @@ attempt at sending a delivery with its outcome in the log."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +15,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import KombuError
 
 from tuoke.core import audit
 from tuoke.core import services as core_services
@@ -27,6 +30,8 @@ from .models import Delivery, DeliveryChannel
 if TYPE_CHECKING:
     from tuoke.org.models import User
 
+logger = logging.getLogger(__name__)
+
 Kind = DeliveryChannel.Kind
 ROBOT_KINDS = (Kind.WECOM, Kind.DINGTALK)
 
@@ -35,6 +40,8 @@ ROBOT_KINDS = (Kind.WECOM, Kind.DINGTALK)
 MAX_ATTEMPTS = 5
 RETRY_DELAYS = (60, 300, 900, 3600)
 SECRET_SHOWN = "••••••"
+# A delivery not tried this long after it was made lost its job (the broker was down).
+LOST_AFTER_MINUTES = 10
 
 
 def retry_delay(attempts: int) -> int:
@@ -370,12 +377,35 @@ def plan_deliveries(
     return Delivery.objects.bulk_create(deliveries)
 
 
-def queue_deliveries(deliveries: Iterable[Delivery]) -> None:
-    """Send each delivery in a job once the transaction that made it commits."""
+def _enqueue(delivery_id: int) -> None:
     from .tasks import deliver
 
+    try:
+        deliver.delay(delivery_id)
+    except KombuError:
+        # The broker is down: the record that notified is saved all the same, and the
+        # delivery stays pending until requeue_lost_deliveries picks it up.
+        logger.exception("Delivery %s could not be queued; it will be queued again", delivery_id)
+
+
+def queue_deliveries(deliveries: Iterable[Delivery]) -> None:
+    """Send each delivery in a job once the transaction that made it commits."""
     for delivery in deliveries:
-        transaction.on_commit(partial(deliver.delay, delivery.pk))
+        transaction.on_commit(partial(_enqueue, delivery.pk))
+
+
+def requeue_lost_deliveries(*, older_than_minutes: int = LOST_AFTER_MINUTES) -> int:
+    """Queue again the pending deliveries never attempted ``older_than_minutes`` after they
+    were made (a retry waiting for its time has attempts > 0 and is left alone)."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    lost = list(
+        Delivery.objects.filter(
+            status=Delivery.Status.PENDING, attempts=0, created_at__lt=cutoff
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for pk in lost:
+        _enqueue(pk)
+    return len(lost)
 
 
 def attempt_delivery(delivery_id: int, *, retry: bool = True) -> Delivery | None:

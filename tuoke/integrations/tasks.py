@@ -21,3 +21,10 @@ def deliver(self, delivery_id: int) -> str:
             return self.retry(countdown=countdown, throw=False)
         raise self.retry(countdown=countdown)
     return delivery.status
+
+
+@shared_task
+def requeue_lost_deliveries_task() -> int:
+    """Queue again the deliveries never tried long after they were made: their job was
+    lost. Returns how many."""
+    return services.requeue_lost_deliveries()
