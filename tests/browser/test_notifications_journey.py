@@ -118,3 +118,11 @@ def test_a_mention_reaches_the_group_robot_and_the_reps_bell(
     _no_sideways_scrolling(page)
     screenshot(page, "notifications-journey-list-phone")
     assert console.errors == [], "\n".join(console.errors)
+
+    # On a desktop the top bar's bell counts the same.
+    notify([rep], kind="task", title="新任务：寄样品", actor=people["manager_east"])
+    desktop, desktop_console = open_page(locale="en-US")
+    log_in(desktop, "rep_east1")
+    desktop.goto("/notifications/")
+    expect(desktop.locator("[data-testid=bell] [data-testid=bell-badge]")).to_have_text("1")
+    assert desktop_console.errors == [], "\n".join(desktop_console.errors)
