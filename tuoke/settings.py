@@ -269,6 +269,12 @@ LIST_PAGE_SIZE = 25
 # a million customers would cost more than the page itself.
 LIST_COUNT_CAP = envint("LIST_COUNT_CAP", 2_000)
 
+# --- Notifications --------------------------------------------------------------------------
+# The address Tuoke is reached at, for the links in e-mails and robot messages (none without).
+SITE_URL = os.environ.get("SITE_URL", "")
+# The only hosts group-robot webhooks may point at (WeCom and DingTalk).
+ROBOT_HOSTS = envlist("TUOKE_ROBOT_HOSTS", ["qyapi.weixin.qq.com", "oapi.dingtalk.com"])
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -49,3 +49,18 @@ def test_a_channel_belongs_to_one_holder(rep_east, manager_east):
             unit=manager_east.unit,
             webhook_url=WECOM,
         )
+
+
+def test_a_robot_only_reaches_the_robot_hosts(settings):
+    from tuoke.integrations import robots
+
+    settings.ROBOT_HOSTS = ["qyapi.weixin.qq.com", "oapi.dingtalk.com"]
+    robots.check_webhook_url("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K")
+    robots.check_webhook_url("https://oapi.dingtalk.com/robot/send?access_token=T")
+    for inside in (
+        "http://10.0.0.5/admin",
+        "http://127.0.0.1:8000/api",
+        "https://qyapi.weixin.qq.com.evil.example/send",
+    ):
+        with pytest.raises(robots.DeliveryError, match="only at"):
+            robots.check_webhook_url(inside)

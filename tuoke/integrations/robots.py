@@ -109,10 +109,18 @@ def signed_url(url: str, secret: str, timestamp_ms: int | None = None) -> str:
 
 
 def check_webhook_url(url: str) -> None:
-    """Only plain web addresses: no file:, ftp: or anything else urllib would open."""
+    """Only plain web addresses (no file:, ftp: or anything else urllib would open) on the
+    robots' hosts (setting ROBOT_HOSTS): an address inside the company's network would let
+    anyone who may add a robot make Tuoke post to internal services."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DeliveryError(_("The webhook address must start with https:// or http://."))
+    host = parts.hostname.lower()
+    allowed = [h.lower() for h in settings.ROBOT_HOSTS]
+    if not any(host == h or host.endswith(f".{h}") for h in allowed):
+        raise DeliveryError(
+            _("Robots are reached only at %(hosts)s.") % {"hosts": ", ".join(allowed)}
+        )
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
