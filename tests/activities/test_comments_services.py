@@ -3,10 +3,15 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from tests.integrations import conftest as integrations
 from tuoke.activities import services
 from tuoke.activities.models import Comment
 
 from . import records
+
+# The fake WeCom robots and jobs run in this process, as in tests/integrations.
+robot = integrations.robot
+tasks_eager = integrations.tasks_eager
 
 
 @pytest.fixture
@@ -59,7 +64,8 @@ def test_mentions_reach_only_colleagues_in_the_authors_sight_and_are_notified(pe
     assert set(comment.mentions.all()) == {people["manager_east"], people["rep_east2"]}
     notes = Notification.objects.filter(kind="mention")
     assert {n.recipient for n in notes} == {people["manager_east"], people["rep_east2"]}
-    note = notes.get(recipient=people["rep_east2"])
+    # 王经理 may open the customer: he reads the comment (刘洋 may not: see below).
+    note = notes.get(recipient=people["manager_east"])
     assert note.actor == rep and "腾达精密" in note.title
     assert note.url == f"/customers/{customer.pk}/#comments"
     assert "请支持报价" in note.body
@@ -79,3 +85,89 @@ def test_only_the_author_deletes_a_comment(people, rep, customer):
         services.delete_comment(comment, by=people["manager_east"])
     services.delete_comment(comment, by=rep)
     assert not Comment.objects.exists()
+
+
+# --- A mention of a colleague who cannot open the record ----------------------------------------
+
+
+def test_a_colleague_who_cannot_open_the_customer_gets_no_comment_only_a_way_to_ask(
+    people, rep, customer, login
+):
+    from tuoke.core.models import Notification
+    from tuoke.customers.models import AccessRequest, Customer
+
+    liu = people["rep_east2"]
+    assert not Customer.objects.visible_to(liu).filter(pk=customer.pk).exists()
+    services.add_comment(by=rep, customer=customer, body="@刘洋 @王经理 报价单价是 38 万，保密")
+
+    blind = Notification.objects.get(recipient=liu, kind="mention")
+    assert blind.actor == rep and blind.body == ""
+    assert str(rep) in blind.title and str(customer.owner) in blind.title
+    assert "cannot open" in blind.title
+    for text in (blind.title, blind.body, blind.url):
+        assert "38 万" not in text and "腾达精密" not in text
+    assert f"/customers/{customer.pk}/" not in blind.url
+    assert blind.url.startswith("/customers/access-requests/new/?token=")
+    # Who may open it reads the comment as before.
+    seen = Notification.objects.get(recipient=people["manager_east"], kind="mention")
+    assert "38 万" in seen.body and seen.url == f"/customers/{customer.pk}/#comments"
+
+    # The link is the access-request flow: he asks the owner, and only his own link works.
+    client = login(liu)
+    page = client.get(blind.url)
+    assert page.status_code == 200 and str(customer.owner) in page.content.decode()
+    assert login(people["rep_south1"]).get(blind.url).status_code == 404
+    token = blind.url.split("token=", 1)[1]
+    client.post(blind.url, {"token": token, "access": "read", "message": "请共享给我"})
+    request = AccessRequest.objects.get(customer=customer, requester=liu)
+    assert request.status == AccessRequest.Status.PENDING
+
+
+def test_a_colleague_who_cannot_open_the_lead_gets_neither_comment_nor_link(people, rep):
+    from tuoke.core.models import Notification
+    from tuoke.leads.models import Lead
+    from tuoke.leads.services import create_lead
+
+    lead = create_lead(by=rep, owner=rep, company_name="宏远物流", contact_name="赵先生")
+    liu = people["rep_east2"]
+    assert not Lead.objects.visible_to(liu).filter(pk=lead.pk).exists()
+    services.add_comment(by=rep, lead=lead, body="@刘洋 这家预算很紧")
+
+    note = Notification.objects.get(recipient=liu, kind="mention")
+    assert note.body == "" and note.url == ""
+    assert str(rep) in note.title and "cannot open" in note.title
+    assert "宏远物流" not in note.title and "预算" not in note.title
+
+
+def test_a_collaborator_who_may_open_the_customer_reads_the_comment(people, rep, customer):
+    from tuoke.core.models import Notification
+    from tuoke.customers.services import set_collaborator
+
+    liu = people["rep_east2"]
+    set_collaborator(customer, by=rep, user=liu, access="read")
+    services.add_comment(by=rep, customer=customer, body="@刘洋 明天一起去")
+
+    note = Notification.objects.get(recipient=liu, kind="mention")
+    assert "明天一起去" in note.body and note.url == f"/customers/{customer.pk}/#comments"
+
+
+def test_the_robot_sends_no_comment_to_a_colleague_who_cannot_open_the_customer(
+    people, rep, customer, robot, tasks_eager, django_capture_on_commit_callbacks, settings
+):
+    from tuoke.integrations.services import create_channel
+
+    settings.SITE_URL = "https://crm.example.cn"
+    liu = people["rep_east2"]
+    liu.mobile = "+8613900139000"
+    liu.save(update_fields=["mobile"])
+    wecom = robot("wecom")
+    create_channel(by=liu, kind="wecom", user=liu, webhook_url=wecom.url)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.add_comment(by=rep, customer=customer, body="@刘洋 报价 38 万，别外传")
+
+    assert wecom.problems == [] and wecom.mentioned() == ["+8613900139000"]
+    sent = wecom.content()
+    assert str(rep) in sent
+    assert "https://crm.example.cn/customers/access-requests/new/?token=" in sent
+    assert "38 万" not in sent and "腾达精密" not in sent

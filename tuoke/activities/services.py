@@ -17,6 +17,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -716,15 +717,54 @@ def _comment_url(customer: Customer | None, lead: Lead | None) -> str:
     return reverse("leads:lead_detail", args=[lead.pk]) + "#comments"
 
 
+def _sees(person: User, subject: Customer | Lead) -> bool:
+    return type(subject).objects.visible_to(person).filter(pk=subject.pk).exists()
+
+
+def _blind_mention(subject: Customer | Lead, person: User, *, by: User) -> tuple[str, str]:
+    """The title and link of a mention for a colleague who cannot open the record: who
+    mentioned him and whom to ask, never the comment nor the record (for a customer, the
+    link asks its owner for access, as the duplicate check does)."""
+    if isinstance(subject, Customer):
+        from tuoke.customers.services import access_token
+
+        title = _(
+            "%(author)s mentioned you on a customer you cannot open. "
+            "You may ask its owner, %(owner)s, for access."
+        )
+        url = (
+            reverse("customers:access_request_create")
+            + "?"
+            + urlencode({"token": access_token(person, subject)})
+        )
+    else:
+        title = _(
+            "%(author)s mentioned you on a lead you cannot open. "
+            "You may ask its owner, %(owner)s, for access."
+        )
+        url = ""
+    return title % {"author": by, "owner": subject.owner}, url
+
+
 def _notify_mentioned(comment: Comment, mentioned: list[User], *, by: User) -> None:
+    """Those who may open the record read the comment and follow the link to it; the others
+    (the author may see them, not they the record) only learn who mentioned them and whom
+    to ask for access: the bell, e-mail and robots send what the notification holds."""
     from tuoke.core.notifications import notify
 
     subject = comment.customer or comment.lead
+    assert subject is not None
     url = _comment_url(comment.customer, comment.lead)
     # Each recipient reads the title in his own language.
     by_language: dict[str, list[User]] = {}
     for person in mentioned:
-        by_language.setdefault(person.language or settings.LANGUAGE_CODE, []).append(person)
+        language = person.language or settings.LANGUAGE_CODE
+        if not _sees(person, subject):
+            with translation.override(language):
+                title, link = _blind_mention(subject, person, by=by)
+                notify([person], kind="mention", title=title, url=link, actor=by)
+            continue
+        by_language.setdefault(language, []).append(person)
     for language, recipients in by_language.items():
         with translation.override(language):
             notify(
@@ -743,7 +783,8 @@ def add_comment(
     *, by: User, customer: Customer | None = None, lead: Lead | None = None, body: str
 ) -> Comment:
     """A comment on a customer or lead; the colleagues it @mentions (among those the author
-    may see) are kept with it and notified."""
+    may see) are kept with it and notified (without the comment if they cannot open the
+    record)."""
     _check_subject(customer, lead)
     body = _clean_text(body, "body", CONTENT_MAX, required=True)
     comment = core_services.create_record(
