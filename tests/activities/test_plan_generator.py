@@ -149,6 +149,10 @@ def test_it_leaves_out_binned_churned_busy_and_departed_customers(rep, people):
     Customer.all_objects.filter(pk=churned.pk).update(lifecycle_status=LifecycleStatus.CHURNED)
     busy = customer(rep, "有任务", tier="A", touched_days_ago=30)
     plan.create_task(by=rep, title="下周送样品", due_on=DAY + timedelta(days=5), customer=busy)
+    # A task of someone else on the customer (his manager's) keeps it off too.
+    managed = customer(rep, "经理跟进中", tier="A", touched_days_ago=30)
+    manager = people["manager_east"]
+    plan.create_task(by=manager, title="经理拜访", due_on=DAY, customer=managed, owner=manager)
     leaver = people["rep_east2"]
     customer(leaver, "离职者的", tier="A", touched_days_ago=30)
     type(leaver).objects.filter(pk=leaver.pk).update(is_active=False)
