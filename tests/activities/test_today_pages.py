@@ -178,9 +178,11 @@ def test_the_home_page_is_today_for_reps_and_stays_for_administrators(login, rep
     assert 'data-testid="org-stats"' in admin_home and 'data-testid="daily-plan"' in admin_home
 
 
-def test_a_new_rep_without_customers_gets_an_empty_today(login, people):
-    html = login(people["rep_south2"]).get("/").content.decode()
-    assert 'data-testid="empty-today"' in html and "Nothing due today" in html
+def test_a_rep_without_tasks_or_customers_keeps_the_organisation_home(login, people):
+    client = login(people["rep_south2"])
+    assert 'data-testid="my-team"' in client.get("/").content.decode()
+    today = client.get(reverse("activities:today")).content.decode()
+    assert 'data-testid="empty-today"' in today and "Nothing due today" in today
 
 
 def test_the_page_takes_a_fixed_number_of_queries(login, rep, django_assert_max_num_queries):

@@ -763,15 +763,9 @@ def untouched_customers(
 
 
 def uses_today(user: User) -> bool:
-    """Whether the home page is the user's Today page: he has tasks or customers, or works
-    with customers (administrators keep the organisation's home)."""
-    if Task.objects.filter(owner=user, done_at__isnull=True).exists():
-        return True
-    if Customer.objects.filter(owner=user).exists():
-        return True
-    if scope_of(user, "user", Action.ADMINISTER) > Scope.NONE:
-        return False
-    return scope_of(user, FollowUp.record_type, Action.CREATE) > Scope.NONE
+    """Whether the home page is the user's Today page: he has tasks or customers (others,
+    administrators among them, keep the organisation's home; Today is in the menu)."""
+    return Task.objects.filter(owner=user).exists() or Customer.objects.filter(owner=user).exists()
 
 
 def team_members(user: User) -> QuerySet[User]:
