@@ -223,3 +223,26 @@ def test_the_scheduled_job(rep):
     entry = app.conf.beat_schedule["generate-daily-plan"]
     assert entry["task"] == "tuoke.activities.tasks.generate_plan_task"
     assert entry["schedule"].hour == {6} and entry["schedule"].minute == {0}
+
+
+def test_open_tasks_go_with_a_handover(rep, people):
+    from tuoke.org.handover import hand_over
+
+    colleague = people["rep_east2"]
+    open_task = plan.create_task(by=rep, title="打电话", due_on=DAY)
+    done = plan.complete_task(plan.create_task(by=rep, title="做完了", due_on=DAY), by=rep)
+    target = customer(rep, "腾达精密", tier="A", touched_days_ago=10)
+    plan.generate_plan(DAY)
+    generated = Task.objects.get(owner=rep, source="cadence")
+    # The colleague has the same customer on his plan already: the leaver's copy is dropped.
+    twin = plan.create_task(by=colleague, title="x", due_on=DAY)
+    Task.objects.filter(pk=twin.pk).update(source="cadence", source_key=f"customer:{target.pk}")
+
+    moved = hand_over(rep, to=colleague, reason="调岗", by=people["manager_east"])
+
+    assert moved["tasks"] == 1
+    open_task.refresh_from_db()
+    assert open_task.owner == colleague
+    assert trail_of(open_task).filter(kind="update", note__contains="调岗").exists()
+    assert Task.objects.get(pk=done.pk).owner == rep  # history stays
+    assert Task.all_objects.get(pk=generated.pk).deleted_at is not None

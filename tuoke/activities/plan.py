@@ -39,7 +39,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from tuoke.core import services as core_services
 from tuoke.core.errors import ErrorCode, field_error
@@ -100,7 +100,15 @@ def day_label(day: date, *, relative_to: date | None = None) -> str:
             return _("Yesterday")
     from django.utils.dateformat import format as date_format
 
-    weekdays = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
+    weekdays = (
+        pgettext("short weekday", "Mon"),
+        pgettext("short weekday", "Tue"),
+        pgettext("short weekday", "Wed"),
+        pgettext("short weekday", "Thu"),
+        pgettext("short weekday", "Fri"),
+        pgettext("short weekday", "Sat"),
+        pgettext("short weekday", "Sun"),
+    )
     return _("%(weekday)s, %(month_name)s %(day)s") % {
         "weekday": weekdays[day.weekday()],
         "month_name": date_format(day, "M"),
@@ -681,6 +689,55 @@ def reopen_task(task: Task, *, by: User | None, expected_version: int | None = N
 def delete_task(task: Task, *, by: User | None) -> None:
     """Move a task to the recycle bin (a generated one does not come back that day)."""
     core_services.soft_delete(task, by=by)
+
+
+def transfer_tasks(tasks: Iterable[Task], *, to: User, reason: str, by: User | None) -> int:
+    """Give open tasks to another person (a handover when someone leaves): each move audited
+    with the reason; a generated task he has an open twin of already is dropped instead."""
+    from tuoke.core import audit
+    from tuoke.core.models import AuditEntry
+
+    label = str(Task._meta.get_field("owner").verbose_name)
+    note = _("Handed over: %(reason)s") % {"reason": reason}
+    moved = 0
+    for task in tasks:
+        if task.owner_id == to.pk or task.done_at is not None:
+            continue
+        twin = task.source != Task.MANUAL and (
+            Task.objects.filter(
+                owner=to, source=task.source, source_key=task.source_key, done_at__isnull=True
+            ).exists()
+        )
+        if twin:
+            core_services.soft_delete(task, by=by, note=note)
+            continue
+        before = str(task.owner)
+        Task.all_objects.filter(pk=task.pk).update(owner=to, version=F("version") + 1)
+        audit.record(
+            task,
+            kind=AuditEntry.Kind.UPDATE,
+            actor=by,
+            changes=[{"field": "owner", "label": label, "old": before, "new": str(to)}],
+            note=note,
+        )
+        moved += 1
+    return moved
+
+
+def register_handover() -> None:
+    """Open tasks go with a handover (called from ActivitiesConfig.ready)."""
+    from tuoke.org import handover
+
+    handover.register(
+        handover.Kind(
+            key="tasks",
+            label=gettext_lazy("open tasks"),
+            record_type=Task.record_type,
+            owned_by=lambda person: Task.objects.filter(owner=person, done_at__isnull=True),
+            transfer=transfer_tasks,
+            order=40,
+        )
+    )
 
 
 # --- Reads: a person's plan, his team's ---------------------------------------------------------

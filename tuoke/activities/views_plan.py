@@ -563,8 +563,11 @@ def _manages_a_team(user) -> bool:
 
 
 def register_navigation() -> None:
-    """The sidebar's entries of these pages (called from ActivitiesConfig.ready)."""
+    """The sidebar's entries of these pages (called from ActivitiesConfig.ready); and open
+    tasks in handovers."""
     from tuoke.web.navigation import NavEntry, register
+
+    plan.register_handover()
 
     register(
         NavEntry(
