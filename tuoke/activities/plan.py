@@ -502,20 +502,27 @@ def set_cadences(values: dict[str, int | None], *, by: User | None) -> list[Cade
 # --- Tasks: writes ------------------------------------------------------------------------------
 
 
-def assignable_users(by: User) -> QuerySet[User]:
-    """Whom ``by`` may give a task to: himself, and the active people within the scope his
-    roles give him for creating tasks."""
+def _people_within(user: User, scope: int) -> QuerySet[User]:
+    """The active people a task scope of ``user`` reaches (himself always, unless NONE)."""
     from tuoke.org.models import User as Person
 
     people = Person.objects.filter(is_active=True)
-    scope = scope_of(by, Task.record_type, Action.CREATE)
+    if scope <= Scope.NONE:
+        return people.none()
     if scope >= Scope.ALL:
         return people
-    if scope <= Scope.OWN or by.unit_id is None:
-        return people.filter(pk=by.pk)
+    unit = user.unit if scope > Scope.OWN else None
+    if unit is None:
+        return people.filter(pk=user.pk)
     if scope == Scope.UNIT:
-        return people.filter(Q(unit_id=by.unit_id) | Q(pk=by.pk))
-    return people.filter(Q(unit__path__startswith=by.unit.path) | Q(pk=by.pk))
+        return people.filter(Q(unit_id=unit.pk) | Q(pk=user.pk))
+    return people.filter(Q(unit__path__startswith=unit.path) | Q(pk=user.pk))
+
+
+def assignable_users(by: User) -> QuerySet[User]:
+    """Whom ``by`` may give a task to: himself, and the active people within the scope his
+    roles give him for creating tasks."""
+    return _people_within(by, max(scope_of(by, Task.record_type, Action.CREATE), Scope.OWN))
 
 
 def _check_owner(owner: User, by: User | None) -> None:
@@ -828,19 +835,8 @@ def uses_today(user: User) -> bool:
 def team_members(user: User) -> QuerySet[User]:
     """The active people whose plans ``user`` sees: a manager's team (his task scope wider
     than his own), nobody for a rep."""
-    from tuoke.org.models import User as Person
-
     scope = scope_of(user, Task.record_type, Action.VIEW)
-    people = Person.objects.filter(is_active=True)
-    if scope <= Scope.OWN:
-        return people.none()
-    if scope == Scope.ALL:
-        return people
-    if user.unit_id is None:
-        return people.filter(pk=user.pk)
-    if scope == Scope.UNIT:
-        return people.filter(Q(unit_id=user.unit_id) | Q(pk=user.pk))
-    return people.filter(Q(unit__path__startswith=user.unit.path) | Q(pk=user.pk))
+    return _people_within(user, scope if scope > Scope.OWN else Scope.NONE)
 
 
 @dataclass
