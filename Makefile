@@ -48,18 +48,23 @@ messages: deps
 	cd tuoke && ../$(TUOKE) makemessages --locale zh_Hans --locale en --no-obsolete --ignore 'static/*'
 	cd tuoke && ../$(TUOKE) compilemessages
 
-## make bench: the foundation figures (a throw-away test database), results under bench/results/
+## make bench: the figures that need no large data (throw-away test databases): the foundation
+## pages and a customer timeline of 2,000 events; results under bench/results/
 bench: deps
 	$(PY) -m bench.run foundation
+	$(PY) -m bench.timeline
 
 ## make bench-large: seed the "large" data set into BENCH_DATABASE_URL once (minutes), then run
-## the customer scenarios on it; BENCH_DATABASE_URL=postgres://… for PostgreSQL (never `test`)
+## the customer scenarios, the daily plan and the list page under gunicorn with 8 clients on it;
+## BENCH_DATABASE_URL=postgres://… for PostgreSQL (never `test`)
 BENCH_DATABASE_URL ?= sqlite:///$(CURDIR)/var/bench/large.sqlite3
 bench-large: deps
 	mkdir -p var/bench
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(TUOKE) migrate --no-input
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(TUOKE) bench seed --size large
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.run customers
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.activities
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.load
 
 clean-var:
 	rm -rf var

@@ -269,6 +269,9 @@ LIST_PAGE_SIZE = 25
 # a million customers would cost more than the page itself.
 LIST_COUNT_CAP = envint("LIST_COUNT_CAP", 2_000)
 
+# At most this many customers per rep come onto his daily plan by their follow-up cadence.
+PLAN_CADENCE_DAILY_CAP = envint("PLAN_CADENCE_DAILY_CAP", 20)
+
 # --- Notifications --------------------------------------------------------------------------
 # The address Tuoke is reached at, for the links in e-mails and robot messages (none without).
 SITE_URL = os.environ.get("SITE_URL", "")

@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q, Subquery
+from django.db.models import F, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from tuoke.core.custom_fields import HasCustomFields
@@ -183,6 +184,15 @@ class Customer(OwnedModel, HasCustomFields):
             ),
             living_index("owner", "pinyin_full", "id", name="customer_owner_name"),
             models.Index(fields=["credit_code"], name="customer_credit_code"),
+            # A rep's customers followed up longest ago (never: since their creation), for
+            # the Today page: a rep's 5,000 customers were read and sorted for 10 of them.
+            models.Index(
+                F("owner"),
+                Coalesce("last_follow_up_at", "created_at"),
+                F("id"),
+                name="customer_owner_touched",
+                condition=Q(deleted_at__isnull=True),
+            ),
             living_index("-updated_at", "-id", name="customer_recent"),
             living_index("lifecycle_status", "-updated_at", "-id", name="customer_status_recent"),
             living_index("-created_at", "-id", name="customer_created"),
