@@ -133,7 +133,8 @@ def test_its_queries_do_not_grow_with_the_events(sources, rep_east):
     few = queries_for_a_page()
     for i in range(10, 100):
         _tag(f"{'alpha' if i % 2 else 'beta'}-{i}", T0 + timedelta(minutes=i))
-    assert queries_for_a_page() == few == 4  # each source: its keys, then its page's rows
+    # Each source: its keys (one UNION for all where the database allows), its page's rows.
+    assert queries_for_a_page() == few == (3 if connection.vendor == "postgresql" else 4)
 
 
 def test_a_cursor_round_trips_to_the_microsecond():

@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.db import models
-from django.db.models import F, Q
+from django.db import connection, models
+from django.db.models import F, Q, Value
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.dateformat import format as date_format
@@ -232,16 +232,7 @@ def page(
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     available = sources(subject_of(record), user)
     chosen = [s for s in available if s.key in set(kinds or ())] if kinds else available
-    rows: list[tuple[datetime, str, int]] = []
-    for source in chosen:
-        keys = source.keys(record, user)
-        at = F(source.at) if isinstance(source.at, str) else source.at
-        keys = keys.annotate(timeline_at=at)
-        if before is not None:
-            keys = keys.filter(_after(source.key, before))
-        newest = keys.order_by("-timeline_at", "-pk").values_list("timeline_at", "pk")[: limit + 1]
-        rows.extend((moment, source.key, pk) for moment, pk in newest)
-    ordered = heapq.nlargest(limit + 1, rows)
+    ordered = heapq.nlargest(limit + 1, _newest_keys(chosen, record, user, before, limit + 1))
     shown, more = ordered[:limit], len(ordered) > limit
     events = _load(shown, {s.key: s for s in chosen}, user)
     next_cursor = Cursor(*shown[-1]).encode() if more and shown else None
@@ -251,6 +242,31 @@ def page(
         kinds=available,
         chosen=[s.key for s in chosen] if kinds else [],
     )
+
+
+def _newest_keys(
+    chosen: list[Source], record: models.Model, user: User, before: Cursor | None, count: int
+) -> list[tuple[datetime, str, int]]:
+    """(at, source key, pk) of each source's newest ``count`` rows after the cursor."""
+    queries = []
+    for source in chosen:
+        at = F(source.at) if isinstance(source.at, str) else source.at
+        keys = source.keys(record, user).annotate(
+            timeline_at=at, timeline_kind=Value(source.key, output_field=models.CharField())
+        )
+        if before is not None:
+            keys = keys.filter(_after(source.key, before))
+        keys = keys.order_by("-timeline_at", "-pk").values_list(
+            "timeline_at", "timeline_kind", "pk"
+        )
+        queries.append(keys[:count])
+    if not queries:
+        return []
+    if len(queries) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        # One round trip instead of one per source (PostgreSQL); SQLite cannot limit the
+        # parts of a UNION, so it asks each source in turn (no round trips to save there).
+        return list(queries[0].union(*queries[1:], all=True))
+    return [row for query in queries for row in query]
 
 
 def _load(
