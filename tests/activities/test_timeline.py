@@ -10,6 +10,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from tuoke.activities.models import Comment, FollowUp, FollowUpKind, Visit
 from tuoke.core import timeline
@@ -21,6 +22,13 @@ from tuoke.leads.services import create_lead
 from tuoke.org.defaults import ensure_default_roles
 
 T0 = datetime(2025, 11, 22, 6, 30, tzinfo=UTC)  # 14:30 in Shanghai, a Saturday
+
+
+@pytest.fixture(autouse=True)
+def _in_english():
+    """Titles are compared in English, whatever language an earlier test left active."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
