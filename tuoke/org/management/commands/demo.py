@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
+from tuoke.activities.demo import build_activities
 from tuoke.customers.demo import build_customers
 from tuoke.leads.demo import build_leads
 from tuoke.org.demo import DEMO_PASSWORD, PEOPLE, build_org
@@ -22,6 +23,7 @@ class Command(BaseCommand):
             # Later apps add their demo records here, each idempotent.
             build_customers()
             build_leads()
+            build_activities()
             self.stdout.write(self.style.SUCCESS(_("Demo data is ready.")))
         self.stdout.write(_("Demo logins (password %(password)s):") % {"password": DEMO_PASSWORD})
         for username, (display_name, title, *_rest) in PEOPLE.items():
