@@ -6,19 +6,17 @@ import re
 
 import pytest
 
-from tests.browser.conftest import (  # noqa: F401  (its fixtures, used here by name)
-    browser,
-    live_server,
-    log_in,
-    open_page,
-    screenshot,
-)
+from tests.leads import conftest as leads_fixtures
 from tuoke.core.models import SavedView
 from tuoke.leads import services
 
-from .conftest import make_lead
+from .conftest import log_in, screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# The leads tests' fixtures (channels), by name.
+marketing, website, fair = leads_fixtures.marketing, leads_fixtures.website, leads_fixtures.fair
+make_lead = leads_fixtures.make_lead
 
 
 def _names(page) -> list[str]:
@@ -58,7 +56,7 @@ def book(people, marketing, website, fair):
     )
 
 
-def test_a_rep_saves_a_filtered_lead_view_and_reopens_it(people, book, fair, open_page):  # noqa: F811
+def test_a_rep_saves_a_filtered_lead_view_and_reopens_it(people, book, fair, open_page):
     page, console = open_page(locale="en-US")
     log_in(page, "rep_east1")
     page.goto("/leads/")
