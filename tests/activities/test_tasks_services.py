@@ -203,10 +203,10 @@ def test_tuoke_plan_refuses_bad_input():
 
 
 def test_the_console_command_runs_it(rep):
-    from tuoke.cli import main
+    from django.core.management import call_command
 
     customer(rep, "腾达精密", tier="A", touched_days_ago=10)
-    main(["tuoke", "plan", "today"])
+    call_command("plan", "today")  # `tuoke plan today`
     assert Task.objects.filter(source="cadence").count() == 1
 
 
