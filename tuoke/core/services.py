@@ -66,7 +66,7 @@ def update_record(
     after = audit.snapshot(instance, names)
     field_changes = audit.diff(instance, before, after)
     if "custom" in changes:
-        field_changes += _custom_changes(model, before_custom, instance.custom)
+        field_changes += _custom_changes(model, before_custom, getattr(instance, "custom", None))
     if not field_changes:
         return instance
     instance.updated_by = by
