@@ -370,3 +370,17 @@ def test_reps_read_the_cadences_but_cannot_change_them(login, rep):
     assert page.status_code == 200 and not page.context["may_edit"]
     assert client.post(url, {"save": "1", "days_A": "1"}).status_code == 403
     assert client.post(url, {"run": "1"}).status_code == 403
+
+
+def test_a_day_is_named_as_chinese_and_english_readers_expect():
+    from datetime import date
+
+    from django.utils import translation
+
+    from tuoke.activities.plan import day_label
+
+    day = date(2026, 11, 24)
+    with translation.override("zh-hans"):
+        assert day_label(day, relative_to=date(2026, 11, 1)) == "11月24日 周二"
+    with translation.override("en"):
+        assert day_label(day, relative_to=date(2026, 11, 1)) == "Tue, Nov 24"

@@ -98,8 +98,6 @@ def day_label(day: date, *, relative_to: date | None = None) -> str:
             return _("Tomorrow")
         if day == relative_to - timedelta(days=1):
             return _("Yesterday")
-    from django.utils.dateformat import format as date_format
-
     weekdays = (
         pgettext("short weekday", "Mon"),
         pgettext("short weekday", "Tue"),
@@ -109,9 +107,23 @@ def day_label(day: date, *, relative_to: date | None = None) -> str:
         pgettext("short weekday", "Sat"),
         pgettext("short weekday", "Sun"),
     )
+    months = (
+        pgettext("short month", "Jan"),
+        pgettext("short month", "Feb"),
+        pgettext("short month", "Mar"),
+        pgettext("short month", "Apr"),
+        pgettext("short month", "May"),
+        pgettext("short month", "Jun"),
+        pgettext("short month", "Jul"),
+        pgettext("short month", "Aug"),
+        pgettext("short month", "Sep"),
+        pgettext("short month", "Oct"),
+        pgettext("short month", "Nov"),
+        pgettext("short month", "Dec"),
+    )
     return _("%(weekday)s, %(month_name)s %(day)s") % {
         "weekday": weekdays[day.weekday()],
-        "month_name": date_format(day, "M"),
+        "month_name": months[day.month - 1],
         "month": day.month,
         "day": day.day,
         "year": day.year,
