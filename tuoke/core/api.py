@@ -26,6 +26,7 @@ from ninja.utils import check_csrf
 from pydantic import AfterValidator
 
 from .errors import Conflict, ErrorCode, error_list, field_error
+from .lists import capped_count
 from .models import Scope
 from .scope import scope_queryset
 
@@ -419,8 +420,6 @@ class TuokeNinjaAPI(NinjaAPI):
 
 # --- Pagination -------------------------------------------------------------------------------
 
-COUNT_CAP = 2_000
-
 
 class PagePagination(PaginationBase):
     """``?page=1&page_size=20``; the page size defaults to ``settings.API_PAGE_SIZE`` and is
@@ -453,10 +452,9 @@ class PagePagination(PaginationBase):
     ) -> dict[str, Any]:
         page_size = min(pagination.page_size or settings.API_PAGE_SIZE, settings.API_MAX_PAGE_SIZE)
         offset = (pagination.page - 1) * page_size
-        cap = getattr(settings, "LIST_COUNT_CAP", COUNT_CAP)
+        cap = settings.LIST_COUNT_CAP
         if isinstance(queryset, models.QuerySet):
-            # One LIMITed subquery: SELECT COUNT(*) FROM (SELECT id … LIMIT cap + 1).
-            count = queryset.order_by().values("pk")[: cap + 1].count()
+            count = capped_count(queryset, cap)
         else:
             count = len(queryset)
         return {

@@ -13,6 +13,13 @@ from django.utils.functional import Promise
 COLUMNS_PARAM = "cols"
 
 
+def capped_count(queryset, cap: int) -> int:
+    """How many rows ``queryset`` has, counted up to ``cap + 1`` in one LIMITed subquery
+    (``SELECT COUNT(*) FROM (SELECT id … LIMIT cap + 1)``): lists and the API show "2,000+"
+    (``settings.LIST_COUNT_CAP``) rather than count a million customers exactly."""
+    return queryset.order_by().values("pk")[: cap + 1].count()
+
+
 @dataclass(frozen=True)
 class Column:
     """A column of a list. ``fixed`` columns are always shown, first (e.g. the name)."""

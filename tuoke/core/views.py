@@ -22,13 +22,11 @@ from django.utils.translation import gettext as _
 from . import services
 from .audit import trail_of
 from .errors import Conflict
+from .lists import capped_count
 from .models import Action, TrackedModel
 from .scope import can, get_for, recyclable_types, scope_queryset
 
 AUDIT_PAGE_SIZE = 20
-# Lists count at most this many rows (and show "2,000+"): an exact COUNT(*) over a million
-# customers would cost more than the whole page.
-COUNT_CAP = 2_000
 
 
 # --- Helpers for record pages -------------------------------------------------------------------
@@ -39,9 +37,7 @@ class CappedPaginator(Paginator):
     so a list of millions still pages fast; ``capped`` says the real count is larger. The
     pages beyond the cap are not reachable: narrow the filters instead."""
 
-    def __init__(
-        self, object_list, per_page, *, cap: int | None = COUNT_CAP, counted=None, **kwargs
-    ):
+    def __init__(self, object_list, per_page, *, cap: int | None, counted=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.cap = cap
         # The same rows written for counting, if that is cheaper (see owners_as_ids).
@@ -51,7 +47,7 @@ class CappedPaginator(Paginator):
     def count(self) -> int:
         if self.cap is None or not isinstance(self.counted, models.QuerySet):
             return super().count
-        return self.counted.order_by().values("pk")[: self.cap + 1].count()
+        return capped_count(self.counted, self.cap)
 
     @property
     def capped(self) -> bool:
@@ -72,10 +68,10 @@ def paginate(
 ) -> Page:
     """One page of ``queryset`` from the ``page`` query parameter (bad numbers → nearest page),
     counting at most ``count_cap`` rows (None: count them all; by default the setting
-    ``LIST_COUNT_CAP`` or 2,000) of ``counted``, the same rows as a queryset that counts
+    ``LIST_COUNT_CAP``) of ``counted``, the same rows as a queryset that counts
     faster, if given."""
     if count_cap is _SETTING:
-        count_cap = getattr(settings, "LIST_COUNT_CAP", COUNT_CAP)
+        count_cap = settings.LIST_COUNT_CAP
     cap = cast("int | None", count_cap)
     paginator = CappedPaginator(
         queryset, per_page or settings.LIST_PAGE_SIZE, cap=cap, counted=counted
