@@ -26,11 +26,14 @@ def test_it_knows_whose_robots_each_person_manages(people, username, units):
     assert {u.name for u in services.managed_units(user)} == units
     for unit in OrgUnit.objects.all():
         assert services.may_manage_unit(user, unit) == (unit.name in units), unit.name
+        assert (services.managed_unit(user, str(unit.pk)) == unit) == (unit.name in units)
+    assert services.managed_unit(user, "abc") is None
 
 
 def test_nobody_manages_another_persons_own_channel(people, rep_east, admin_user):
     own = create_channel(by=rep_east, kind="wecom", user=rep_east, webhook_url=WECOM)
     assert list(services.channels_for(rep_east)) == [own]
+    assert list(services.own_robots(rep_east)) == [own]
     for other in ("admin", "manager_east", "director", "rep_east2"):
         assert own not in services.channels_for(people[other])
     with pytest.raises(ValidationError) as refused:

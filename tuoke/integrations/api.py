@@ -230,7 +230,7 @@ def create_channel(request: HttpRequest, payload: ChannelCreate):
     (`unit_id`). A DingTalk robot with "sign" security needs its `secret`."""
     unit = None
     if payload.unit_id is not None:
-        unit = services.managed_units(request.user).filter(pk=payload.unit_id).first()
+        unit = services.managed_unit(request.user, payload.unit_id)
         if unit is None:
             raise field_error(
                 "unit_id",

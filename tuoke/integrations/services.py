@@ -96,6 +96,19 @@ def channels_for(user: User) -> QuerySet[DeliveryChannel]:
     ).select_related("user", "unit")
 
 
+def managed_unit(user: User, pk: Any) -> OrgUnit | None:
+    """One of the units whose group robots ``user`` may manage, else None."""
+    try:
+        return managed_units(user).filter(pk=pk).first()
+    except (ValueError, TypeError):
+        return None
+
+
+def own_robots(user: User) -> QuerySet[DeliveryChannel]:
+    """His own WeCom and DingTalk robots (his e-mail channel is switched on and off apart)."""
+    return DeliveryChannel.objects.filter(user=user, kind__in=ROBOT_KINDS)
+
+
 def get_channel_for(user: User, pk: Any) -> DeliveryChannel:
     """One of the channels ``user`` may manage, else Http404."""
     try:

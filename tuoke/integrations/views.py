@@ -129,13 +129,12 @@ def channel_list(request):
     units = services.managed_units(user).order_by("path")
     unit = None
     if request.GET.get("unit"):
-        unit = (
-            units.filter(pk=request.GET["unit"]).first() if request.GET["unit"].isdigit() else None
-        )
+        unit = services.managed_unit(user, request.GET["unit"])
         if unit is None:
             raise Http404
-    channels = services.channels_for(user).filter(deleted_at__isnull=True)
-    unit_channels = channels.filter(unit__isnull=False).order_by("unit__path", "kind", "pk")
+    unit_channels = (
+        services.channels_for(user).filter(unit__isnull=False).order_by("unit__path", "kind", "pk")
+    )
     if unit is not None:
         unit_channels = unit_channels.filter(unit=unit)
         units = units.filter(pk=unit.pk)
@@ -147,8 +146,7 @@ def channel_list(request):
         request,
         "integrations/channel_list.html",
         {
-            "own": channels.filter(user=user, kind__in=services.ROBOT_KINDS),
-            "email_channel": services.email_channel_of(user),
+            "own": services.own_robots(user),
             "groups": groups,
             "unit": unit,
         },
@@ -160,7 +158,7 @@ def _holder_from(request):
     raw = request.POST.get("unit") or request.GET.get("unit") or ""
     if not raw:
         return None
-    unit = services.managed_units(request.user).filter(pk=raw).first() if raw.isdigit() else None
+    unit = services.managed_unit(request.user, raw)
     if unit is None:
         raise Http404
     return unit

@@ -20,7 +20,7 @@ def my_notification_channels(context):
         "user": user,
         "csrf_token": context.get("csrf_token"),
         "email_channel": services.email_channel_of(user),
-        "own": list(services.channels_for(user).filter(user=user, kind__in=services.ROBOT_KINDS)),
+        "own": list(services.own_robots(user)),
         "unit_robots": list(services.unit_robots_reaching(user)),
         "manages_units": services.managed_units(user).exists(),
     }
