@@ -92,11 +92,15 @@ def get_for_user(user: User, pk: Any) -> Notification:
         raise Http404 from exc
 
 
+def _unread(user: User) -> QuerySet[Notification]:
+    return for_user(user).filter(read_at__isnull=True)
+
+
 def unread_count(user: User) -> int:
     """The bell's number: one query on the partial index of unread notifications."""
     if not user.is_authenticated:
         return 0
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    return _unread(user).count()
 
 
 def recent(user: User, limit: int = 8) -> list[Notification]:
@@ -107,7 +111,7 @@ def recent(user: User, limit: int = 8) -> list[Notification]:
 def mark_read(user: User, ids: Iterable[int] | None = None) -> int:
     """Mark the user's unread notifications read (those of ``ids``, or all with None);
     returns how many changed. Others' ids are ignored."""
-    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    unread = _unread(user)
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))
     return unread.update(read_at=timezone.now())
