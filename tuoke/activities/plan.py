@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import (
     Case,
@@ -844,6 +845,11 @@ def uses_today(user: User) -> bool:
     return Task.objects.filter(owner=user).exists() or Customer.objects.filter(owner=user).exists()
 
 
+def manages_a_team(user: User) -> bool:
+    """Whether ``user`` sees his team's plans: his task scope is wider than his own."""
+    return scope_of(user, Task.record_type, Action.VIEW) > Scope.OWN
+
+
 def team_members(user: User) -> QuerySet[User]:
     """The active people whose plans ``user`` sees: a manager's team (his task scope wider
     than his own), nobody for a rep."""
@@ -866,7 +872,10 @@ class MemberDay:
 
 
 def team_day(user: User, day: date | None = None) -> list[MemberDay]:
-    """Each team member's open, overdue and done tasks for ``day`` (one query for all)."""
+    """Each team member's open, overdue and done tasks for ``day`` (one query for all);
+    refused (PermissionDenied) to someone without a team."""
+    if not manages_a_team(user):
+        raise PermissionDenied(_("Only managers see their team's plans."))
     day = day or today()
     end = day_start(day + timedelta(days=1))
     members = list(team_members(user).select_related("unit").order_by("unit__path", "username"))
@@ -893,3 +902,14 @@ def team_day(user: User, day: date | None = None) -> list[MemberDay]:
         )
         for m in members
     ]
+
+
+def team_total(rows: Iterable[MemberDay]) -> MemberDay:
+    """The whole team's day: the members' figures added up."""
+    rows = list(rows)
+    return MemberDay(
+        person=None,
+        open=sum(r.open for r in rows),
+        overdue=sum(r.overdue for r in rows),
+        done=sum(r.done for r in rows),
+    )

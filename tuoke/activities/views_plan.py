@@ -13,11 +13,11 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -25,8 +25,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tuoke.core.errors import Conflict
-from tuoke.core.models import Action, Scope
-from tuoke.core.scope import can, get_for_action, may_act_on, require, scope_of
+from tuoke.core.models import Action
+from tuoke.core.scope import can, get_for_action, may_act_on, require
 from tuoke.core.views import add_service_error, paginate
 from tuoke.customers.models import Customer
 from tuoke.leads.models import Lead, LeadStatus
@@ -58,16 +58,19 @@ def _day(request) -> date:
         return plan.today()
 
 
-def _log_url() -> str | None:
-    """The follow-up form, once the follow-ups' pages are there."""
-    try:
-        return reverse("activities:follow_up_create")
-    except NoReverseMatch:
-        return None
+def _day_context(day: date) -> dict[str, Any]:
+    """What a page that steps through days shows of the day (see _day_nav.html)."""
+    return {
+        "day": day,
+        "day_label": plan.day_label(day),
+        "is_today": day == plan.today(),
+        "previous_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1),
+    }
 
 
-def _tasks():
-    return Task.objects.select_related("customer", "lead", "kind")
+def _log_url() -> str:
+    return reverse("activities:follow_up_create")
 
 
 def _subject_url(task: Task) -> str:
@@ -120,18 +123,14 @@ def _plan_context(request, person, day: date) -> dict[str, Any]:
             upcoming_days.append((task.due_label, []))
         upcoming_days[-1][1].append(task)
     return {
+        **_day_context(day),
         "plan": found,
         "person": person,
         "is_self": person.pk == viewer.pk,
-        "day": day,
-        "day_label": plan.day_label(day),
-        "is_today": day == plan.today(),
-        "previous_day": day - timedelta(days=1),
-        "next_day": day + timedelta(days=1),
         "upcoming_days": upcoming_days,
         "log_url": log_url,
         "may_create": can(viewer, Task.record_type, Action.CREATE),
-        "has_team": scope_of(viewer, Task.record_type, Action.VIEW) > Scope.OWN,
+        "has_team": plan.manages_a_team(viewer),
         "nav_active": "today",
     }
 
@@ -161,28 +160,15 @@ def _team_member(user, pk: int):
 @login_required
 def team(request):
     """Each team member's open, overdue and done tasks for a day, with the completion rate."""
-    if scope_of(request.user, Task.record_type, Action.VIEW) <= Scope.OWN:
-        raise PermissionDenied(_("Only managers see their team's plans."))
     day = _day(request)
     rows = plan.team_day(request.user, day)
-    done = sum(r.done for r in rows)
-    still = sum(r.open for r in rows)
     return render(
         request,
         "activities/team_plan.html",
         {
+            **_day_context(day),
             "rows": rows,
-            "day": day,
-            "day_label": plan.day_label(day),
-            "previous_day": day - timedelta(days=1),
-            "next_day": day + timedelta(days=1),
-            "is_today": day == plan.today(),
-            "totals": {
-                "open": still,
-                "overdue": sum(r.overdue for r in rows),
-                "done": done,
-                "completion": round(100 * done / (done + still)) if done + still else None,
-            },
+            "totals": plan.team_total(rows),
             "nav_active": "team",
         },
     )
@@ -558,10 +544,6 @@ def cadence_settings(request):
 # --- Navigation ---------------------------------------------------------------------------------
 
 
-def _manages_a_team(user) -> bool:
-    return scope_of(user, Task.record_type, Action.VIEW) > Scope.OWN
-
-
 def register_navigation() -> None:
     """The sidebar's entries of these pages (called from ActivitiesConfig.ready); and open
     tasks in handovers."""
@@ -597,7 +579,7 @@ def register_navigation() -> None:
             icon="users-group",
             order=6,
             requires=(Task.record_type, Action.VIEW),
-            check=_manages_a_team,
+            check=plan.manages_a_team,
         )
     )
     register(
