@@ -29,9 +29,11 @@ class ActivitiesConfig(AppConfig):
 
         post_migrate.connect(_install_defaults, sender=self)
 
+        from .plan import register_handover
         from .views_plan import register_navigation  # Today, Tasks, Team, plan settings
 
         register_navigation()
+        register_handover()  # open tasks go with a handover
 
         from . import timeline
 

@@ -545,11 +545,8 @@ def cadence_settings(request):
 
 
 def register_navigation() -> None:
-    """The sidebar's entries of these pages (called from ActivitiesConfig.ready); and open
-    tasks in handovers."""
+    """The sidebar's entries of these pages (called from ActivitiesConfig.ready)."""
     from tuoke.web.navigation import NavEntry, register
-
-    plan.register_handover()
 
     register(
         NavEntry(
