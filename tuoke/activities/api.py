@@ -17,6 +17,7 @@ from tuoke.core.api import (
     ERRORS,
     WRITE_ERRORS,
     PagePagination,
+    PersonRef,
     RecordId,
     Ref,
     Text,
@@ -39,12 +40,6 @@ from .models import Comment, FollowUp, FollowUpKind, Task, Visit
 router = Router(tags=["activities"])
 
 # --- Schemas ----------------------------------------------------------------------------------
-
-
-class PersonRef(Schema):
-    id: int
-    username: str
-    display_name: str
 
 
 def _ref(record: Any) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from tuoke.core.api import (
     ERRORS,
     WRITE_ERRORS,
     PagePagination,
+    PersonRef,
     RecordId,
     Ref,
     Text,
@@ -38,12 +39,6 @@ from .models import Cadence, FollowUpKind, Task
 router = Router(tags=["Tasks and plan"])
 
 # --- Schemas ----------------------------------------------------------------------------------
-
-
-class PersonRef(Schema):
-    id: int
-    username: str
-    display_name: str
 
 
 def _ref(record: Any) -> dict[str, Any] | None:

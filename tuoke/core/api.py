@@ -98,6 +98,15 @@ class Ref(Schema):
     name: str
 
 
+class PersonRef(Schema):
+    """A colleague by id, username and display name (one schema for every API: two of the
+    same name would leave one in the OpenAPI document)."""
+
+    id: int
+    username: str
+    display_name: str
+
+
 # --- Authentication ---------------------------------------------------------------------------
 
 

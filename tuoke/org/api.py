@@ -14,6 +14,7 @@ from tuoke.core.api import (
     ERRORS,
     WRITE_ERRORS,
     PagePagination,
+    PersonRef,
     RecordId,
     Ref,
     ScopeName,
@@ -45,12 +46,6 @@ ActionName = Literal[
 
 class UnitRef(Ref):
     pass
-
-
-class PersonRef(Schema):
-    id: int
-    username: str
-    display_name: str
 
 
 class GrantSchema(Schema):
