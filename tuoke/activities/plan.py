@@ -262,9 +262,17 @@ def generate_plan(
 ) -> PlanRun:
     """Put on everyone's plan for ``day`` (default today) the tasks the sources want that
     are not there yet, source by source; a second run the same day makes none. Generated
-    tasks are not audited one by one: the PlanRun says what each source made."""
+    tasks are not audited one by one: the PlanRun says what each source made. ``only``:
+    these sources alone (an unknown key is refused)."""
     day = day or today()
     wanted = set(only) if only is not None else None
+    unknown = sorted(wanted - set(_sources)) if wanted else []
+    if unknown:
+        raise field_error(
+            "sources",
+            _("Unknown plan source: %(keys)s") % {"keys": ", ".join(unknown)},
+            ErrorCode.INVALID,
+        )
     started = timezone.now()
     timer = clock.perf_counter()
     kinds = dict(FollowUpKind.objects.filter(active=True).values_list("key", "pk"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from tuoke.activities import plan
@@ -30,11 +31,10 @@ class Command(BaseCommand):
             chosen = date.fromisoformat(day) if day else plan.today()
         except ValueError as exc:
             raise CommandError(f"--day: {exc}") from exc
-        known = {s.key for s in plan.sources()}
-        unknown = set(sources or ()) - known
-        if unknown:
-            raise CommandError(f"unknown source(s): {', '.join(sorted(unknown))}")
-        run = plan.generate_plan(chosen, trigger="command", only=sources)
+        try:
+            run = plan.generate_plan(chosen, trigger="command", only=sources)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
         seconds = (run.finished_at - run.started_at).total_seconds()
         self.stdout.write(f"Plan for {run.day.isoformat()}:")
         for key, made in run.counts.items():
