@@ -26,8 +26,11 @@ def test_the_bell_shows_the_unread_count(login, rep_east, manager_east):
         notify([rep_east], kind="mention", title=f"提到你 {i}", actor=manager_east)
     html = client.get(reverse("notifications:bell")).content.decode()
     assert 'data-count="3"' in html
+    # One answer fills both bells' counts (the top bar's and the phone's).
+    assert '"innerHTML:#bell-count"' in html and '"innerHTML:#bell-mobile-count"' in html
     page = client.get(reverse("home")).content.decode()
     assert 'data-testid="bell"' in page and 'data-testid="bell-mobile"' in page
+    assert page.count(f'hx-get="{reverse("notifications:bell")}"') == 1
 
 
 def test_the_bell_menu_lists_the_latest_and_marks_all_read(login, rep_east, manager_east):

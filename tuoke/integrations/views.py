@@ -22,6 +22,8 @@ from .forms import RobotForm
 from .models import Delivery, DeliveryChannel
 
 BELL_LIMIT = 8
+# The bells of web/base.html (the top bar's and the phone's); one request fills both counts.
+BELL_IDS = ("bell", "bell-mobile")
 # Sent with every answer that changes what is unread: the bell's count listens for it.
 CHANGED_EVENT = "tuoke:notifications-changed"
 
@@ -60,11 +62,11 @@ def notification_list(request):
 
 @login_required
 def bell_count(request):
-    """The bell's badge (htmx, on load and every minute)."""
+    """The bells' badges (htmx, on load and every minute)."""
     return render(
         request,
         "integrations/_bell_count.html",
-        {"count": notifications.unread_count(request.user)},
+        {"count": notifications.unread_count(request.user), "bell_ids": BELL_IDS},
     )
 
 
