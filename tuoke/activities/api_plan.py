@@ -8,7 +8,6 @@ Every task is read within the caller's data scope (out of it: 404); writes go th
 from datetime import date, datetime
 from typing import Any, Literal
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -28,8 +27,8 @@ from tuoke.core.api import (
     sent,
 )
 from tuoke.core.errors import ErrorCode, field_error, fields_renamed
-from tuoke.core.models import Action, Scope
-from tuoke.core.scope import get_for, get_for_action, require, scope_of
+from tuoke.core.models import Action
+from tuoke.core.scope import get_for, get_for_action, require
 from tuoke.customers.models import Customer
 from tuoke.leads.models import Lead
 
@@ -282,12 +281,7 @@ def list_tasks(request: HttpRequest, filters: Query[TaskFilters]):
         tasks = tasks.filter(owner_id=filters.owner)
     else:
         tasks = tasks.filter(owner=user)
-    if filters.status == "open":
-        tasks = tasks.filter(done_at__isnull=True)
-    elif filters.status == "overdue":
-        tasks = tasks.filter(done_at__isnull=True, due_on__lt=plan.today())
-    elif filters.status == "done":
-        tasks = tasks.filter(done_at__isnull=False)
+    tasks = plan.with_status(tasks, filters.status)
     if filters.due_from:
         tasks = tasks.filter(due_on__gte=filters.due_from)
     if filters.due_until:
@@ -406,8 +400,6 @@ def my_plan(request: HttpRequest, day: date | None = None):
 def team_plan(request: HttpRequest, day: date | None = None):
     """Each member of your team with his open, overdue and done tasks for a day and the
     completion rate (managers; 403 for others)."""
-    if scope_of(request.user, Task.record_type, Action.VIEW) <= Scope.OWN:
-        raise PermissionDenied(_("Only managers see their team's plans."))
     day = day or plan.today()
     return {
         "day": day,
@@ -429,15 +421,11 @@ def run_plan(request: HttpRequest, payload: RunIn | None = None):
     """Make the plan for a day now (administrators: edit on plan settings); what exists
     already is not made again."""
     require(request.user, Cadence.record_type, Action.EDIT)
-    wanted = payload.sources if payload else None
-    known = {s.key for s in plan.sources()}
-    if wanted and set(wanted) - known:
-        raise field_error(
-            "sources",
-            _("Unknown plan source: %(keys)s") % {"keys": ", ".join(sorted(set(wanted) - known))},
-            ErrorCode.INVALID,
-        )
-    return plan.generate_plan(payload.day if payload else None, trigger="api", only=wanted)
+    return plan.generate_plan(
+        payload.day if payload else None,
+        trigger="api",
+        only=payload.sources if payload else None,
+    )
 
 
 @router.get("/plan/cadences", response={200: list[CadenceOut], **ERRORS})

@@ -798,6 +798,17 @@ def tasks_of(viewer: User) -> QuerySet[Task]:
     return Task.objects.visible_to(viewer).select_related("customer", "lead", "kind", "owner")
 
 
+def with_status(tasks: QuerySet[Task], status: str, day: date | None = None) -> QuerySet[Task]:
+    """The ``tasks`` that are open, overdue (open and due before ``day``), done, or all."""
+    if status == "open":
+        return tasks.filter(done_at__isnull=True)
+    if status == "overdue":
+        return tasks.filter(done_at__isnull=True, due_on__lt=day or today())
+    if status == "done":
+        return tasks.filter(done_at__isnull=False)
+    return tasks
+
+
 def plan_of(viewer: User, person: User, day: date | None = None) -> Plan:
     """``person``'s plan for ``day`` as ``viewer`` may see it (a handful of queries)."""
     day = day or today()

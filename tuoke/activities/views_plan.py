@@ -250,14 +250,13 @@ def task_list(request):
         whose = ""
         tasks = tasks.filter(owner=user)
     day = plan.today()
-    if status == "open":
-        tasks = tasks.filter(done_at__isnull=True).order_by("due_on", "pk")
-    elif status == "overdue":
-        tasks = tasks.filter(done_at__isnull=True, due_on__lt=day).order_by("due_on", "pk")
-    elif status == "done":
-        tasks = tasks.filter(done_at__isnull=False).order_by("-done_at", "-pk")
-    else:
+    tasks = plan.with_status(tasks, status, day)
+    if status == "done":
+        tasks = tasks.order_by("-done_at", "-pk")
+    elif status == "all":
         tasks = tasks.order_by("-due_on", "-pk")
+    else:
+        tasks = tasks.order_by("due_on", "pk")
     if source:
         tasks = tasks.filter(source=source)
     if q:
