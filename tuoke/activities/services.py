@@ -416,11 +416,14 @@ def _log(
     return follow_up
 
 
-def _check_author(record: FollowUp | Visit, by: User | None, record_type: str) -> None:
+def may_change(user: User, record: FollowUp | Visit) -> bool:
     """Only the author changes his record; a manager (approve) within his scope may too."""
-    if by is None or record.owner_id == by.pk or can(by, record_type, Action.APPROVE):
-        return
-    raise PermissionDenied(_("Only its author may change this."))
+    return record.owner_id == user.pk or can(user, record.record_type, Action.APPROVE)
+
+
+def _check_author(record: FollowUp | Visit, by: User | None) -> None:
+    if by is not None and not may_change(by, record):
+        raise PermissionDenied(_("Only its author may change this."))
 
 
 FOLLOW_UP_FIELDS = frozenset(
@@ -438,7 +441,7 @@ def update_follow_up(
     **changes: Any,
 ) -> FollowUp:
     """Correct a follow-up (its author, or a manager); its next-step task follows it."""
-    _check_author(follow_up, by, FollowUp.record_type)
+    _check_author(follow_up, by)
     unknown = set(changes) - FOLLOW_UP_FIELDS
     if unknown:
         name = sorted(unknown)[0]
@@ -480,7 +483,7 @@ def update_follow_up(
 @transaction.atomic
 def delete_follow_up(follow_up: FollowUp, *, by: User | None) -> None:
     """Move a follow-up to the recycle bin with its open next-step task."""
-    _check_author(follow_up, by, FollowUp.record_type)
+    _check_author(follow_up, by)
     core_services.soft_delete(follow_up, by=by)
     _sync_next_step(follow_up, by=by)
 
@@ -651,7 +654,7 @@ def complete_visit(
 @transaction.atomic
 def cancel_visit(visit: Visit, *, by: User | None, reason: str = "") -> Visit:
     """Call a planned visit off (its author or a manager); the reason goes to the trail."""
-    _check_author(visit, by, Visit.record_type)
+    _check_author(visit, by)
     visit = _locked(visit)
     _check_open(visit)
     visit = core_services.update_record(visit, by=by, status=Visit.Status.CANCELLED)
@@ -804,9 +807,14 @@ def add_comment(
     return comment
 
 
+def may_delete_comment(user: User, comment: Comment) -> bool:
+    """A comment is deleted by its author only."""
+    return comment.author_id == user.pk
+
+
 @transaction.atomic
 def delete_comment(comment: Comment, *, by: User | None) -> None:
-    """A comment is deleted by its author only."""
-    if by is not None and comment.author_id != by.pk:
+    """Move a comment to the recycle bin (its author)."""
+    if by is not None and not may_delete_comment(by, comment):
         raise PermissionDenied(_("Only its author may delete a comment."))
     core_services.soft_delete(comment, by=by)

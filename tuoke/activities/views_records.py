@@ -104,10 +104,8 @@ def _contacts_of(user, customer: Customer | None):
 
 
 def _may_change(user, record: FollowUp | Visit, action: str = Action.EDIT) -> bool:
-    """The buttons the services would honour: the author's, or a manager's within scope."""
-    if not may_act_on(user, record, action):
-        return False
-    return record.owner_id == user.pk or can(user, record.record_type, Action.APPROVE)
+    """The buttons the services would honour, on a record within the user's scope."""
+    return may_act_on(user, record, action) and services.may_change(user, record)
 
 
 # --- Choosing the customer ----------------------------------------------------------------------
@@ -649,7 +647,7 @@ def _comments_context(request, customer, lead, form=None) -> dict[str, Any]:
     )
     for comment in page.object_list:
         comment.rendered = highlight_mentions(comment)
-        comment.may_delete = comment.author_id == user.pk
+        comment.may_delete = services.may_delete_comment(user, comment)
     may_comment = can(user, Comment.record_type, Action.CREATE)
     people = []
     if may_comment:
@@ -703,7 +701,7 @@ def comment_create(request):
 def comment_delete(request, pk: int):
     user = request.user
     comment = get_for(user, Comment.objects.select_related("customer", "lead"), pk)
-    if comment.author_id != user.pk:
+    if not services.may_delete_comment(user, comment):
         raise Http404
     if request.method == "POST":
         services.delete_comment(comment, by=user)
