@@ -305,6 +305,9 @@ def test_it_attaches_to_an_existing_customer_found_by_search(people, leads, logi
     url = reverse("leads:lead_convert", args=[leads["mine"].pk])
     found = client.get(url, {"find": "东方"}).content.decode()
     assert f'value="{customer.pk}"' in found
+    # The customer list's search: by pinyin initials too.
+    by_initials = client.get(url, {"find": "dfdq"}).content.decode()
+    assert f'value="{customer.pk}"' in by_initials
     response = client.post(url, {"target": str(customer.pk), "contact_name": "王强"})
     assert response.status_code == 302
     assert Lead.objects.get(pk=leads["mine"].pk).converted_customer == customer

@@ -28,6 +28,7 @@ from tuoke.core.scope import (
     scope_of,
 )
 from tuoke.core.views import add_service_error, audit_trail, paginate
+from tuoke.customers import queries as customer_queries
 from tuoke.customers.matching import format_phone
 from tuoke.customers.models import Customer
 from tuoke.org.models import OrgUnit
@@ -361,14 +362,14 @@ def lead_assign(request, pk: int):
     return render(request, "leads/lead_assign.html", {"form": form, "lead": lead})
 
 
-def _conversion_targets(user, lead: Lead, report, query: str) -> list[Customer]:
+def _conversion_targets(user, report, query: str) -> list[Customer]:
     """Existing customers the lead may be attached to: the visible look-alikes, and those
-    found by the user's search; only customers he may edit."""
+    found by the user's search (the customer list's); only customers he may edit."""
     ids = [c.record.pk for c in report.candidates if c.kind == "customer" and c.visible]
     editable = Customer.objects.visible_to(user, Action.EDIT).select_related("owner")
     condition = Q(pk__in=ids)
     if query:
-        condition |= Q(short_name__icontains=query) | Q(legal_name__icontains=query)
+        condition |= Q(pk__in=customer_queries.search(editable, query).values("pk"))
     return list(editable.filter(condition).order_by("short_name", "pk")[:20])
 
 
@@ -384,7 +385,7 @@ def lead_convert(request, pk: int):
     require(user, "customer", Action.CREATE)
     report = services.duplicates_of(lead, user=user)
     query = request.GET.get("find", "").strip()[:100]
-    targets = _conversion_targets(user, lead, report, query)
+    targets = _conversion_targets(user, report, query)
     customer_facts = services.customer_facts_of(lead)
     contact = services.contact_facts_of(lead)
     for key in ("mobile", "phone"):
