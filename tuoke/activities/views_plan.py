@@ -19,7 +19,6 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -27,7 +26,7 @@ from django.views.decorators.http import require_POST
 from tuoke.core.errors import Conflict
 from tuoke.core.models import Action
 from tuoke.core.scope import can, get_for_action, may_act_on, require
-from tuoke.core.views import add_service_error, paginate
+from tuoke.core.views import add_service_error, is_htmx, next_url, paginate
 from tuoke.customers.models import Customer
 from tuoke.leads.models import Lead, LeadStatus
 
@@ -38,17 +37,6 @@ PICKER_SIZE = 8
 
 
 # --- Helpers ------------------------------------------------------------------------------------
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _next_url(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
 
 
 def _day(request) -> date:
@@ -198,9 +186,9 @@ def task_done(request, pk: int):
             plan.reopen_task(task, by=request.user)
     except (ValidationError, Conflict) as exc:
         error = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc.message)
-    if _is_htmx(request):
+    if is_htmx(request):
         day = plan.today()
-        back = _next_url(request, reverse("activities:today"))
+        back = next_url(request, reverse("activities:today"))
         _dress(
             [task],
             day=day,
@@ -214,7 +202,7 @@ def task_done(request, pk: int):
         )
     if error:
         messages.error(request, error)
-    return redirect(_next_url(request, reverse("activities:today")))
+    return redirect(next_url(request, reverse("activities:today")))
 
 
 # --- The task list, making and editing tasks ----------------------------------------------------
@@ -356,7 +344,7 @@ def task_create(request):
             add_service_error(form, exc)
         else:
             messages.success(request, _("Task “%(title)s” was added.") % {"title": task.title})
-            return redirect(_next_url(request, reverse("activities:today")))
+            return redirect(next_url(request, reverse("activities:today")))
     return render(
         request,
         "activities/task_form.html",
@@ -365,7 +353,7 @@ def task_create(request):
             "task": None,
             "customer": customer,
             "lead": lead,
-            "next": _next_url(request, ""),
+            "next": next_url(request, ""),
             "nav_active": "tasks",
         },
     )
@@ -411,7 +399,7 @@ def task_edit(request, pk: int):
             add_service_error(form, exc)
         else:
             messages.success(request, _("Task “%(title)s” was saved.") % {"title": task.title})
-            return redirect(_next_url(request, reverse("activities:task_list")))
+            return redirect(next_url(request, reverse("activities:task_list")))
     return render(
         request,
         "activities/task_form.html",
@@ -420,7 +408,7 @@ def task_edit(request, pk: int):
             "task": task,
             "customer": task.customer,
             "lead": task.lead,
-            "next": _next_url(request, ""),
+            "next": next_url(request, ""),
             "may_delete": may_act_on(user, task, Action.DELETE),
             "nav_active": "tasks",
         },
@@ -435,11 +423,11 @@ def task_delete(request, pk: int):
         messages.success(
             request, _("Task “%(title)s” was moved to the recycle bin.") % {"title": task.title}
         )
-        return redirect(_next_url(request, reverse("activities:task_list")))
+        return redirect(next_url(request, reverse("activities:task_list")))
     return render(
         request,
         "activities/task_delete.html",
-        {"task": task, "next": _next_url(request, ""), "nav_active": "tasks"},
+        {"task": task, "next": next_url(request, ""), "nav_active": "tasks"},
     )
 
 

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from . import services
@@ -30,6 +31,20 @@ AUDIT_PAGE_SIZE = 20
 
 
 # --- Helpers for record pages -------------------------------------------------------------------
+
+
+def is_htmx(request) -> bool:
+    """Whether htmx sent the request (it is answered with a fragment)."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def next_url(request, default: str) -> str:
+    """Where to go after a form: the ``next`` parameter when it stays on this site, else
+    ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
 
 
 class CappedPaginator(Paginator):
