@@ -20,7 +20,6 @@ from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -28,7 +27,7 @@ from django.views.decorators.http import require_POST
 from tuoke.core.errors import Conflict
 from tuoke.core.models import Action, Scope
 from tuoke.core.scope import can, get_for, may_act_on, require, scope_of
-from tuoke.core.views import add_service_error, audit_trail, paginate
+from tuoke.core.views import add_service_error, audit_trail, is_htmx, next_url, paginate
 from tuoke.customers.models import Contact, Customer
 from tuoke.leads.models import Lead
 
@@ -50,17 +49,6 @@ MENTION_HINTS = 200
 
 
 # --- Helpers ------------------------------------------------------------------------------------
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _next_url(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
 
 
 def _id(value: Any) -> int | None:
@@ -223,7 +211,7 @@ def follow_up_create(request):
         contacts=_contacts_of(user, customer),
         initial={"kind": _kind_initial(kinds, wanted)},
     )
-    compact = _is_htmx(request) or data.get("compact") == "1"
+    compact = is_htmx(request) or data.get("compact") == "1"
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
         try:
@@ -239,14 +227,14 @@ def follow_up_create(request):
         except ValidationError as exc:
             add_service_error(form, exc)
         else:
-            if _is_htmx(request):
+            if is_htmx(request):
                 response = render(
                     request, "activities/_follow_up_logged.html", {"follow_up": follow_up}
                 )
                 response["HX-Trigger"] = "follow-up-logged"
                 return response
             messages.success(request, _("Follow-up logged."))
-            return redirect(_next_url(request, _subject_url(customer, lead)))
+            return redirect(next_url(request, _subject_url(customer, lead)))
     context = {
         "form": form,
         "follow_up": None,
@@ -254,7 +242,7 @@ def follow_up_create(request):
         "lead": lead,
         "task": task,
         "kinds": kinds,
-        "next": _next_url(request, ""),
+        "next": next_url(request, ""),
         "subject_url": _subject_url(customer, lead),
         "next_dates": next_step_dates(),
     }
@@ -689,7 +677,7 @@ def comment_create(request):
             add_service_error(form, exc)
         else:
             form = None
-    if not _is_htmx(request):
+    if not is_htmx(request):
         if form is not None:
             messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
         return redirect(_subject_url(customer, lead) + "#comments")
@@ -705,7 +693,7 @@ def comment_delete(request, pk: int):
         raise Http404
     if request.method == "POST":
         services.delete_comment(comment, by=user)
-        if _is_htmx(request):
+        if is_htmx(request):
             return render(
                 request,
                 "activities/_comments.html",

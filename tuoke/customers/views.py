@@ -17,7 +17,6 @@ from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -25,7 +24,7 @@ from tuoke.core import custom_fields
 from tuoke.core.errors import Conflict
 from tuoke.core.models import Action, Scope
 from tuoke.core.scope import can, get_for, get_for_action, may_act_on, require, scope_of
-from tuoke.core.views import add_service_error, audit_trail, paginate
+from tuoke.core.views import add_service_error, audit_trail, is_htmx, next_url, paginate
 from tuoke.org.models import User
 
 from . import matching, queries, services
@@ -52,10 +51,6 @@ MATCH_INPUT_LIMIT = 200
 
 
 # --- Helpers ------------------------------------------------------------------------------------
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _optional_template(name: str) -> str | None:
@@ -166,13 +161,6 @@ def _duplicates_context(user, data, *, exclude: Customer | None = None) -> dict[
         "credit_error": credit_error,
         "allow_similar": str(data.get("allow_similar", "")).lower() in ("on", "true", "1"),
     }
-
-
-def _next_url(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
 
 
 # --- Create -------------------------------------------------------------------------------------
@@ -441,7 +429,7 @@ def customer_tags(request, pk: int):
             error = " ".join(exc.messages)
     else:
         error = " ".join(e for errors in form.errors.values() for e in errors)
-    if not _is_htmx(request):
+    if not is_htmx(request):
         if error:
             messages.error(request, error)
         return redirect("customers:customer_detail", pk=customer.pk)
@@ -731,7 +719,7 @@ def access_request_decide(request, pk: int):
     default = reverse("customers:customer_detail", args=[access_request.customer_id])
     if not form.is_valid():
         messages.error(request, _("Choose to grant or to decline the request."))
-        return redirect(_next_url(request, default))
+        return redirect(next_url(request, default))
     data = form.cleaned_data
     try:
         if data["decision"] == "grant":
@@ -746,4 +734,4 @@ def access_request_decide(request, pk: int):
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, note % {"name": access_request.requester})
-    return redirect(_next_url(request, default))
+    return redirect(next_url(request, default))
