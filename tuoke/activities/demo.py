@@ -628,40 +628,36 @@ def _load_tasks(
 ) -> int:
     """Each next step's task, as logging made it: done by the customer's next follow-up, or
     (the newest's) still open."""
-    tasks: list[Task] = []
+    made: list[tuple[Task, FollowUp]] = []  # each task with the follow-up that set it
     for pk, rows in follow_ups.items():
         owner = customers[pk].owner_id
         for n, row in enumerate(rows):
             if row.next_step_on is None:
                 continue
             after = rows[n + 1] if n + 1 < len(rows) else None
-            tasks.append(
-                Task(
-                    owner_id=owner,
-                    title=row.next_step[:200],
-                    due_on=row.next_step_on,
-                    customer_id=pk,
-                    kind_id=row.kind_id,
-                    source=NEXT_STEP_SOURCE,
-                    source_key=services.next_step_key(row),
-                    done_at=after.happened_at if after else None,
-                    done_by_id=owner if after else None,
-                    done_with=after,
-                    created_by_id=owner,
-                    updated_by_id=owner,
-                )
+            task = Task(
+                owner_id=owner,
+                title=row.next_step[:200],
+                due_on=row.next_step_on,
+                customer_id=pk,
+                kind_id=row.kind_id,
+                source=NEXT_STEP_SOURCE,
+                source_key=services.next_step_key(row),
+                done_at=after.happened_at if after else None,
+                done_by_id=owner if after else None,
+                done_with=after,
+                created_by_id=owner,
+                updated_by_id=owner,
             )
+            made.append((task, row))
+    tasks = [task for task, _row in made]
     Task.objects.bulk_create(tasks, batch_size=500)
-    for task in tasks:
-        logged = task.done_with.happened_at if task.done_with else None
-        task.created_at = _logged_at(follow_ups[task.customer_id], task.source_key)
-        task.updated_at = logged or task.created_at
+    # Made when its follow-up was logged (auto_now_add wrote the present), changed when done.
+    for task, row in made:
+        task.created_at = row.happened_at
+        task.updated_at = task.done_at or task.created_at
     Task.objects.bulk_update(tasks, ["created_at", "updated_at"], batch_size=500)
     return len(tasks)
-
-
-def _logged_at(rows: list[FollowUp], key: str) -> datetime:
-    return next(r.happened_at for r in rows if services.next_step_key(r) == key)
 
 
 def _load_visits(
