@@ -7,7 +7,7 @@ from django.urls import reverse
 from tuoke.core.models import AuditEntry, Notification
 from tuoke.core.notifications import notify
 from tuoke.integrations.models import Delivery, DeliveryChannel
-from tuoke.integrations.services import create_channel
+from tuoke.integrations.services import create_channel, update_channel
 
 WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=77aa-page-secret-1c3d"
 
@@ -166,10 +166,17 @@ def test_the_trail_keeps_webhook_addresses_masked(rep_east):
     channel = create_channel(
         by=rep_east, kind="dingtalk", user=rep_east, webhook_url=WECOM, secret="SECtrail"
     )
+    # Another key ending alike: saved and audited, and masked there too.
+    other = WECOM.replace("77aa", "88bb")
+    update_channel(channel, by=rep_east, webhook_url=other)
+    channel.refresh_from_db()
+    assert channel.webhook_url == other
     entries = AuditEntry.objects.filter(object_id=channel.pk, content_type__model="deliverychannel")
     text = str([e.changes for e in entries])
-    assert "77aa-page-secret" not in text and "SECtrail" not in text
+    assert "77aa-page-secret" not in text and "88bb-page-secret" not in text
+    assert "SECtrail" not in text
     assert "…1c3d" in text
+    assert [c["field"] for c in entries.order_by("-pk")[0].changes] == ["webhook_url"]
 
 
 def test_a_stale_edit_is_refused(login, rep_east):

@@ -44,10 +44,15 @@ def snapshot(instance: models.Model, names: list[str]) -> dict[str, str]:
 def diff(
     instance: models.Model, before: dict[str, str], after: dict[str, str]
 ) -> list[dict[str, str]]:
+    """The fields that changed, old → new. A model's ``audit_masked`` (field name → function)
+    has those values compared as they are but recorded masked: a secret stays out of the trail."""
+    masks = getattr(instance, "audit_masked", {})
     changes = []
     for name, old in before.items():
         new = after.get(name, "")
         if old != new:
+            if name in masks:
+                old, new = masks[name](old), masks[name](new)
             label = str(instance._meta.get_field(name).verbose_name)
             changes.append({"field": name, "label": label, "old": old, "new": new})
     return changes

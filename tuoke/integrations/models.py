@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from tuoke.core.models import TrackedModel
 
+from .secrets import mask_url
+
 
 class DeliveryChannel(TrackedModel):
     """A way to reach a person (his e-mail, his own robot) or a unit's group chat (a group
@@ -17,6 +19,8 @@ class DeliveryChannel(TrackedModel):
 
     record_type = "delivery_channel"
     audit_fields = ("kind", "name", "user", "unit", "active", "webhook_url")
+    # The key in a webhook address is a secret: the trail keeps the address masked.
+    audit_masked = {"webhook_url": mask_url}
 
     class Kind(models.TextChoices):
         EMAIL = "email", _("E-mail")

@@ -200,30 +200,6 @@ def _check_robot(kind: str, webhook_url: str, secret: str | None) -> str:
     return webhook_url
 
 
-def _mask_last_audit(channel: DeliveryChannel) -> None:
-    """The trail keeps webhook addresses masked: the key in them is a secret."""
-    entry = (
-        AuditEntry.objects.filter(
-            content_type__app_label="integrations",
-            content_type__model="deliverychannel",
-            object_id=channel.pk,
-        )
-        .order_by("-pk")
-        .first()
-    )
-    if entry is None:
-        return
-    changes = [
-        {**c, "old": secrets.mask_url(c["old"]), "new": secrets.mask_url(c["new"])}
-        if c.get("field") == "webhook_url"
-        else c
-        for c in entry.changes
-    ]
-    if changes != entry.changes:
-        entry.changes = changes
-        entry.save(update_fields=["changes"])
-
-
 def _audit_secret(channel: DeliveryChannel, *, by: User | None, had: bool, has: bool) -> None:
     audit.record(
         channel,
@@ -273,7 +249,6 @@ def create_channel(
         webhook_url=webhook_url,
         active=active,
     )
-    _mask_last_audit(channel)
     if secret:
         DeliveryChannel.objects.filter(pk=channel.pk).update(
             secret_encrypted=secrets.encrypt(secret)
@@ -308,8 +283,6 @@ def update_channel(
     channel = core_services.update_record(
         channel, by=by, expected_version=expected_version, **changes
     )
-    if "webhook_url" in changes:
-        _mask_last_audit(channel)
     had = bool(channel.secret_encrypted)
     if (
         secret is not None
