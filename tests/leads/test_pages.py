@@ -376,6 +376,23 @@ def test_marketing_manages_channels_and_their_costs(people, marketing, website, 
     assert not ChannelCost.objects.exists()
 
 
+def test_it_edits_a_channel_from_its_current_values(marketing, website, login):
+    client = login(marketing)
+    edit = reverse("leads:channel_edit", args=[website.pk])
+    form = client.get(edit).content.decode()
+    assert 'value="官网表单"' in form and 'name="version" value="1"' in form
+    response = client.post(
+        edit, {"name": "官网询价表单", "kind": "website", "note": " 首页 ", "version": 1}
+    )
+    assert response.status_code == 302
+    website.refresh_from_db()
+    assert (website.name, website.note, website.active) == ("官网询价表单", "首页", False)
+    stale = client.post(edit, {"name": "官网", "kind": "website", "version": 1})
+    assert stale.status_code == 200
+    website.refresh_from_db()
+    assert website.name == "官网询价表单"
+
+
 def test_the_channel_list_shows_cost_per_lead_to_those_who_see_costs(
     people, marketing, website, login
 ):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -220,7 +222,19 @@ class ConvertForm(forms.Form):
         return None
 
 
-class ChannelForm(VersionedForm):
+class RecordForm(VersionedForm):
+    """A form whose fields are the record's own, one for one: ``initial_for`` fills it from
+    the record, ``facts`` gives the services their keyword arguments."""
+
+    @classmethod
+    def initial_for(cls, record) -> dict[str, Any]:
+        return {name: getattr(record, name) for name in cls.base_fields}
+
+    def facts(self) -> dict[str, Any]:
+        return {name: value for name, value in self.cleaned_data.items() if name != "version"}
+
+
+class ChannelForm(RecordForm):
     name = forms.CharField(label=_("Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=ChannelKind.choices)
     active = forms.BooleanField(
@@ -234,7 +248,7 @@ class ChannelForm(VersionedForm):
     )
 
 
-class CostForm(VersionedForm):
+class CostForm(RecordForm):
     period_start = forms.DateField(
         label=_("From"),
         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
@@ -255,7 +269,7 @@ class CostForm(VersionedForm):
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
 
-class RuleForm(VersionedForm):
+class RuleForm(RecordForm):
     name = forms.CharField(label=_("Name"), max_length=100)
     channel = forms.ModelChoiceField(
         label=_("Channel"),
@@ -291,6 +305,9 @@ class RuleForm(VersionedForm):
         self.fields["unit"].queryset = units
         self.fields["unit"].required = unit_required
         self.fields["members"].queryset = members
+
+    def facts(self) -> dict[str, Any]:
+        return {**super().facts(), "members": list(self.cleaned_data["members"])}
 
 
 class BulkForm(forms.Form):

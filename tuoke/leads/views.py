@@ -517,15 +517,8 @@ def channel_create(request):
     require(request.user, "channel", Action.CREATE)
     form = ChannelForm(request.POST or None, initial={"active": True, "kind": ChannelKind.WEBSITE})
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            channel = services.create_channel(
-                by=request.user,
-                name=data["name"],
-                kind=data["kind"],
-                active=data["active"],
-                note=data["note"],
-            )
+            channel = services.create_channel(by=request.user, **form.facts())
         except ValidationError as exc:
             add_service_error(form, exc)
         else:
@@ -541,25 +534,11 @@ def channel_create(request):
 @login_required
 def channel_edit(request, pk: int):
     channel = get_for_action(request.user, Channel, pk, Action.EDIT)
-    initial = {
-        "name": channel.name,
-        "kind": channel.kind,
-        "active": channel.active,
-        "note": channel.note,
-        "version": channel.version,
-    }
-    form = ChannelForm(request.POST or None, initial=initial)
+    form = ChannelForm(request.POST or None, initial=ChannelForm.initial_for(channel))
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             services.update_channel(
-                channel,
-                by=request.user,
-                expected_version=_version(form),
-                name=data["name"],
-                kind=data["kind"],
-                active=data["active"],
-                note=data["note"],
+                channel, by=request.user, expected_version=_version(form), **form.facts()
             )
         except (ValidationError, Conflict) as exc:
             add_service_error(form, exc)
@@ -606,16 +585,8 @@ def cost_create(request, pk: int):
     }
     form = CostForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            services.add_channel_cost(
-                channel,
-                by=request.user,
-                period_start=data["period_start"],
-                period_end=data["period_end"],
-                amount=data["amount"],
-                note=data["note"],
-            )
+            services.add_channel_cost(channel, by=request.user, **form.facts())
         except ValidationError as exc:
             add_service_error(form, exc)
         else:
@@ -633,25 +604,11 @@ def cost_edit(request, pk: int):
     cost = get_for_action(
         request.user, ChannelCost.objects.select_related("channel"), pk, Action.EDIT
     )
-    initial = {
-        "period_start": cost.period_start,
-        "period_end": cost.period_end,
-        "amount": cost.amount,
-        "note": cost.note,
-        "version": cost.version,
-    }
-    form = CostForm(request.POST or None, initial=initial)
+    form = CostForm(request.POST or None, initial=CostForm.initial_for(cost))
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             services.update_channel_cost(
-                cost,
-                by=request.user,
-                expected_version=_version(form),
-                period_start=data["period_start"],
-                period_end=data["period_end"],
-                amount=data["amount"],
-                note=data["note"],
+                cost, by=request.user, expected_version=_version(form), **form.facts()
             )
         except (ValidationError, Conflict) as exc:
             add_service_error(form, exc)
@@ -753,17 +710,8 @@ def rule_create(request):
     require(request.user, "assignment_rule", Action.CREATE)
     form = _rule_form(request, None, Action.CREATE, initial={"active": True, "sort_order": 0})
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            rule = services.create_rule(
-                by=request.user,
-                name=data["name"],
-                channel=data["channel"],
-                unit=data["unit"],
-                members=list(data["members"]),
-                active=data["active"],
-                sort_order=data["sort_order"],
-            )
+            rule = services.create_rule(by=request.user, **form.facts())
         except ValidationError as exc:
             add_service_error(form, exc)
         else:
@@ -790,18 +738,9 @@ def rule_edit(request, pk: int):
     }
     form = _rule_form(request, rule, Action.EDIT, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             services.update_rule(
-                rule,
-                by=request.user,
-                expected_version=_version(form),
-                name=data["name"],
-                channel=data["channel"],
-                unit=data["unit"],
-                members=list(data["members"]),
-                active=data["active"],
-                sort_order=data["sort_order"],
+                rule, by=request.user, expected_version=_version(form), **form.facts()
             )
         except (ValidationError, Conflict) as exc:
             add_service_error(form, exc)
