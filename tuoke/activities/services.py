@@ -63,9 +63,11 @@ def next_step_key(follow_up: FollowUp) -> str:
 # --- Follow-up kinds ----------------------------------------------------------------------------
 
 
-def active_kinds() -> models.QuerySet[FollowUpKind]:
-    """The kinds offered for a new follow-up, in their order."""
-    return FollowUpKind.objects.filter(active=True).order_by("sort_order", "pk")
+def active_kinds(*, keep: FollowUpKind | None = None) -> models.QuerySet[FollowUpKind]:
+    """The kinds offered for a new follow-up, in their order; with ``keep`` (the kind a
+    follow-up has), that one too: it stays choosable on the follow-ups that have it."""
+    offered = Q(active=True) if keep is None else Q(active=True) | Q(pk=keep.pk)
+    return FollowUpKind.objects.filter(offered).order_by("sort_order", "pk")
 
 
 def kind_for(value: FollowUpKind | str | None, *, field: str = "kind") -> FollowUpKind:
@@ -78,10 +80,6 @@ def kind_for(value: FollowUpKind | str | None, *, field: str = "kind") -> Follow
     if found is None:
         raise _error(field, _("Unknown kind of follow-up."), ErrorCode.INVALID)
     return found
-
-
-def default_kind() -> FollowUpKind | None:
-    return active_kinds().first()
 
 
 def _check_administer(by: User | None) -> None:
@@ -184,6 +182,15 @@ def move_kind(kind: FollowUpKind, *, by: User | None, step: int) -> None:
 
 
 # --- Follow-ups ---------------------------------------------------------------------------------
+
+
+def _check_offered(kind: FollowUpKind, *, keep_id: int | None = None) -> None:
+    if not kind.active and kind.pk != keep_id:
+        raise _error(
+            "kind",
+            _("This kind is no longer offered; choose another."),
+            ActivityError.INACTIVE_KIND,
+        )
 
 
 def _check_subject(customer: Customer | None, lead: Lead | None) -> None:
@@ -370,12 +377,8 @@ def _log(
     from tuoke.customers.services import Cause, advance_lifecycle
 
     _check_subject(customer, lead)
-    if not kind.active and not allow_inactive_kind:
-        raise _error(
-            "kind",
-            _("This kind is no longer offered; choose another."),
-            ActivityError.INACTIVE_KIND,
-        )
+    if not allow_inactive_kind:
+        _check_offered(kind)
     contacts = list(contacts)
     _check_contacts(contacts, customer)
     _check_task(task, customer, lead)
@@ -447,14 +450,8 @@ def update_follow_up(
         name = sorted(unknown)[0]
         raise _error(name, _("This field cannot be changed."), ErrorCode.INVALID)
     if "kind" in changes:
-        kind = kind_for(changes["kind"])
-        if not kind.active and kind.pk != follow_up.kind_id:
-            raise _error(
-                "kind",
-                _("This kind is no longer offered; choose another."),
-                ActivityError.INACTIVE_KIND,
-            )
-        changes["kind"] = kind
+        changes["kind"] = kind_for(changes["kind"])
+        _check_offered(changes["kind"], keep_id=follow_up.kind_id)
     if "content" in changes:
         changes["content"] = _clean_text(changes["content"], "content", CONTENT_MAX, required=True)
     for name in ("result", "next_step"):

@@ -281,12 +281,7 @@ def follow_up_edit(request, pk: int):
     follow_up = get_for(user, _follow_ups(), pk, Action.EDIT)
     if not _may_change(user, follow_up):
         raise Http404
-    kinds = services.active_kinds()
-    if not follow_up.kind.active:
-        # Its kind stays choosable on the follow-up that has it.
-        kinds = FollowUpKind.objects.filter(Q(active=True) | Q(pk=follow_up.kind_id)).order_by(
-            "sort_order", "pk"
-        )
+    kinds = services.active_kinds(keep=follow_up.kind)
     initial = {
         "version": follow_up.version,
         "kind": follow_up.kind.key,
