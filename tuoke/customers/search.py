@@ -36,12 +36,13 @@ CANDIDATES = 200
 CONTACT_CANDIDATES = 2_000
 
 
-def _phone_prefix(q: str) -> str | None:
-    """What a typed (part of a) phone number looks like stored in E.164, or None."""
+def phone_prefix(q: str, *, min_digits: int = MIN_PHONE_DIGITS) -> str | None:
+    """What a typed (part of a) phone number looks like stored in E.164, or None when it
+    is no number or has fewer than ``min_digits`` digits."""
     if not _PHONE_CHARACTERS.fullmatch(q):
         return None
     digits = re.sub(r"\D", "", q)
-    if len(digits) < MIN_PHONE_DIGITS:
+    if len(digits) < min_digits:
         return None
     if q.lstrip().startswith("+"):
         return "+" + digits
@@ -109,7 +110,7 @@ def contact_condition(q: str) -> Q:
     condition = Q(pk__in=[])
     if len(q) >= MIN_CONTACT_NAME:
         condition |= prefix_q("name", q)
-    phone = _phone_prefix(q)
+    phone = phone_prefix(q)
     if phone:
         condition |= prefix_q("mobile", phone) | prefix_q("phone", phone)
     email = matching.normalize_email(q)

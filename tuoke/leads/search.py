@@ -19,27 +19,17 @@ from django.utils.translation import gettext_lazy as _
 from tuoke.core import search
 from tuoke.core.search import Hit, Source, contains_q, prefix_q
 from tuoke.customers import matching
+from tuoke.customers.search import phone_prefix
 
 from .models import Lead
 
 _LATIN = re.compile(r"[a-z0-9]+")
-_PHONE = re.compile(r"[\d\s()+\-]+")
 _CREDIT_CODE = re.compile(r"[0-9A-Z]{15,18}")
 # Shorter than this, a part in the middle of a name matches too much to be worth looking for,
 # and the trigram index needs three characters.
 MIN_CONTAINS = 3
-
-
-def phone_prefix(q: str) -> str | None:
-    """The start of a number as stored (E.164) from what was typed, or None."""
-    if not _PHONE.fullmatch(q):
-        return None
-    digits = re.sub(r"\D", "", q)
-    if len(digits) < 3:
-        return None
-    if q.lstrip().startswith("+"):
-        return "+" + digits
-    return "+86" + (digits[1:] if digits.startswith("0") else digits)
+# A lead is found by three digits of its number (a contact needs five).
+MIN_PHONE_DIGITS = 3
 
 
 def lead_condition(q: str) -> Q:
@@ -57,7 +47,7 @@ def lead_condition(q: str) -> Q:
     code = matching.normalize_credit_code(q)
     if _CREDIT_CODE.fullmatch(code):
         condition |= Q(credit_code=code)
-    phone = phone_prefix(q)
+    phone = phone_prefix(q, min_digits=MIN_PHONE_DIGITS)
     if phone:
         condition |= prefix_q("mobile", phone) | prefix_q("phone", phone)
     if "@" in q or _LATIN.fullmatch(lowered.replace(".", "").replace("_", "").replace("-", "")):
