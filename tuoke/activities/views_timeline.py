@@ -4,9 +4,9 @@ and continued by "Load more" (see tuoke.core.timeline)."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from tuoke.core import timeline
@@ -20,12 +20,10 @@ def customer_timeline(request, pk: int):
     """The timeline's first page with its kind chips, or (with ``before``) the next events."""
     customer = get_for(request.user, Customer, pk)
     kinds = timeline.parse_kinds(request.GET.getlist("kinds"))
-    before = None
-    if request.GET.get("before"):
-        try:
-            before = timeline.Cursor.decode(request.GET["before"])
-        except ValueError:
-            return HttpResponseBadRequest(_("This is not a place in the timeline."))
+    try:
+        before = timeline.cursor_from(request.GET.get("before"))
+    except ValidationError as exc:
+        return HttpResponseBadRequest(" ".join(exc.messages))
     found = timeline.page(customer, request.user, kinds=kinds, before=before)
     chosen = set(found.chosen)
     chips = [

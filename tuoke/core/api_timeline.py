@@ -94,14 +94,7 @@ def customer_timeline(request: HttpRequest, customer_id: RecordId, filters: Quer
             % {"kinds": ", ".join(unknown), "known": ", ".join(sorted(known))},
             ErrorCode.INVALID,
         )
-    before = None
-    if filters.before:
-        try:
-            before = timeline.Cursor.decode(filters.before)
-        except ValueError:
-            raise field_error(
-                "before", _("This is not a place in the timeline."), ErrorCode.INVALID
-            ) from None
+    before = timeline.cursor_from(filters.before)
     found = timeline.page(customer, request.user, kinds=kinds, before=before, limit=filters.limit)
     return {
         "items": [

@@ -26,6 +26,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.dateformat import format as date_format
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+
+from .errors import ErrorCode, field_error
 
 if TYPE_CHECKING:
     from tuoke.org.models import User
@@ -191,6 +194,19 @@ class Cursor:
     @classmethod
     def of(cls, event: Event) -> Cursor:
         return cls(event.at, event.kind, event.pk)
+
+
+def cursor_from(text: str | None) -> Cursor | None:
+    """The cursor a page was asked for ``before`` (None when not given); anything but a
+    cursor this module wrote is a ValidationError on ``before``."""
+    if not text:
+        return None
+    try:
+        return Cursor.decode(text)
+    except ValueError:
+        raise field_error(
+            "before", _("This is not a place in the timeline."), ErrorCode.INVALID
+        ) from None
 
 
 def _after(source_key: str, cursor: Cursor) -> Q:
