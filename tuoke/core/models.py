@@ -179,6 +179,20 @@ def owners_as_ids() -> Iterator[None]:
         _owners_as_ids.reset(token)
 
 
+def _owner_ids(user: User, scope: int) -> list[int]:
+    """The people a unit or unit-tree scope reaches, read once per user object (a request's),
+    as his grants are (``tuoke.core.scope``): a page asks every list and timeline source."""
+    from tuoke.org.models import User as Person
+
+    cache: dict[int, list[int]] = user.__dict__.setdefault("_tuoke_owner_ids", {})
+    if scope not in cache:
+        people = Person.objects.filter(unit_id=user.unit_id)
+        if scope != Scope.UNIT:
+            people = Person.objects.filter(unit__path__startswith=user.unit.path)
+        cache[scope] = list(people.values_list("pk", flat=True))
+    return cache[scope]
+
+
 class OwnedModel(TrackedModel):
     """A business record with an owner; the data scopes reach it through the owner's unit."""
 
@@ -201,12 +215,7 @@ class OwnedModel(TrackedModel):
             # many records a condition on the joined units keeps, guesses far too many, and
             # walks a million records by date for a manager's page or count; the ids it can
             # estimate (bench/README.md). SQLite plans the join well and the ids badly.
-            from tuoke.org.models import User as Person
-
-            people = Person.objects.filter(unit_id=user.unit_id)
-            if scope != Scope.UNIT:
-                people = Person.objects.filter(unit__path__startswith=user.unit.path)
-            return Q(owner_id__in=list(people.values_list("pk", flat=True))) | Q(owner=user)
+            return Q(owner_id__in=_owner_ids(user, scope)) | Q(owner=user)
         if scope == Scope.UNIT:
             return Q(owner__unit_id=user.unit_id) | Q(owner=user)
         return Q(owner__unit__path__startswith=user.unit.path) | Q(owner=user)
