@@ -710,11 +710,12 @@ def mention_spans(body: str, people: Iterable[User]) -> list[tuple[int, int, Use
     return spans
 
 
-def _comment_url(customer: Customer | None, lead: Lead | None) -> str:
+def subject_url(customer: Customer | None, lead: Lead | None) -> str:
+    """The page of the customer or lead a follow-up or comment is about."""
     if customer is not None:
-        return reverse("customers:customer_detail", args=[customer.pk]) + "#comments"
+        return reverse("customers:customer_detail", args=[customer.pk])
     assert lead is not None
-    return reverse("leads:lead_detail", args=[lead.pk]) + "#comments"
+    return reverse("leads:lead_detail", args=[lead.pk])
 
 
 def _sees(person: User, subject: Customer | Lead) -> bool:
@@ -754,7 +755,7 @@ def _notify_mentioned(comment: Comment, mentioned: list[User], *, by: User) -> N
 
     subject = comment.customer or comment.lead
     assert subject is not None
-    url = _comment_url(comment.customer, comment.lead)
+    url = subject_url(comment.customer, comment.lead) + "#comments"
     # Each recipient reads the title in his own language.
     by_language: dict[str, list[User]] = {}
     for person in mentioned:

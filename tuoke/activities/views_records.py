@@ -59,13 +59,6 @@ def _id(value: Any) -> int | None:
     return number if 0 < number < 2**63 else None
 
 
-def _subject_url(customer: Customer | None, lead: Lead | None) -> str:
-    if customer is not None:
-        return reverse("customers:customer_detail", args=[customer.pk])
-    assert lead is not None
-    return reverse("leads:lead_detail", args=[lead.pk])
-
-
 def _customer(user, pk) -> Customer:
     return get_for(user, Customer.objects.select_related("owner"), pk)
 
@@ -234,7 +227,7 @@ def follow_up_create(request):
                 response["HX-Trigger"] = "follow-up-logged"
                 return response
             messages.success(request, _("Follow-up logged."))
-            return redirect(next_url(request, _subject_url(customer, lead)))
+            return redirect(next_url(request, services.subject_url(customer, lead)))
     context = {
         "form": form,
         "follow_up": None,
@@ -243,7 +236,7 @@ def follow_up_create(request):
         "task": task,
         "kinds": kinds,
         "next": next_url(request, ""),
-        "subject_url": _subject_url(customer, lead),
+        "subject_url": services.subject_url(customer, lead),
         "next_dates": next_step_dates(),
     }
     if compact:
@@ -267,7 +260,7 @@ def follow_up_detail(request, pk: int):
         {
             "follow_up": follow_up,
             "visit": Visit.objects.filter(follow_up=follow_up).first(),
-            "subject_url": _subject_url(follow_up.customer, follow_up.lead),
+            "subject_url": services.subject_url(follow_up.customer, follow_up.lead),
             "may_edit": _may_change(user, follow_up),
             "may_delete": _may_change(user, follow_up, Action.DELETE),
             "audit_page": audit_trail(request, follow_up),
@@ -327,7 +320,7 @@ def follow_up_edit(request, pk: int):
             "lead": follow_up.lead,
             "kinds": list(kinds),
             "next": "",
-            "subject_url": _subject_url(follow_up.customer, follow_up.lead),
+            "subject_url": services.subject_url(follow_up.customer, follow_up.lead),
             "next_dates": next_step_dates(),
         },
     )
@@ -339,7 +332,7 @@ def follow_up_delete(request, pk: int):
     follow_up = get_for(user, _follow_ups(), pk, Action.DELETE)
     if not _may_change(user, follow_up, Action.DELETE):
         raise Http404
-    back = _subject_url(follow_up.customer, follow_up.lead)
+    back = services.subject_url(follow_up.customer, follow_up.lead)
     if request.method == "POST":
         services.delete_follow_up(follow_up, by=user)
         messages.success(request, _("The follow-up was moved to the recycle bin."))
@@ -675,7 +668,7 @@ def comment_create(request):
     if not is_htmx(request):
         if form is not None:
             messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
-        return redirect(_subject_url(customer, lead) + "#comments")
+        return redirect(services.subject_url(customer, lead) + "#comments")
     context = _comments_context(request, customer, lead, form)
     return render(request, "activities/_comments.html", context)
 
@@ -695,7 +688,7 @@ def comment_delete(request, pk: int):
                 _comments_context(request, comment.customer, comment.lead),
             )
         messages.success(request, _("The comment was deleted."))
-        return redirect(_subject_url(comment.customer, comment.lead) + "#comments")
+        return redirect(services.subject_url(comment.customer, comment.lead) + "#comments")
     return render(
         request,
         "activities/confirm.html",
@@ -705,7 +698,7 @@ def comment_delete(request, pk: int):
             "text": comment.body,
             "confirm": _("Delete"),
             "danger": True,
-            "cancel_url": _subject_url(comment.customer, comment.lead) + "#comments",
+            "cancel_url": services.subject_url(comment.customer, comment.lead) + "#comments",
         },
     )
 
