@@ -16,7 +16,7 @@ import sys
 import time
 from datetime import date
 
-from .run import _configure, measure, report
+from .run import _configure, report, time_pages
 
 # ARCHITECTURE.md: all nightly jobs within 120 s; the plan aims at 30 s of them.
 BUDGET_S = 30
@@ -44,7 +44,6 @@ def _timed_run(day: date, trigger: str) -> dict:
 
 def run() -> int:
     from django.db import connection
-    from django.test import Client
 
     from tuoke.activities import plan
     from tuoke.activities.models import FollowUp, PlanRun, Task
@@ -78,21 +77,12 @@ def run() -> int:
         figures += [first, again]
 
         bench_people = User.objects.filter(username__in=["bench_0_0", "bench_0_1"])
-        people = {u.username: u for u in bench_people}
-        for label, username, url in (
+        pages = (
             ("Today page, rep", "bench_0_1", f"/activities/today/?day={day.isoformat()}"),
             ("API plan/today, rep", "bench_0_1", f"/api/v1/plan/today?day={day.isoformat()}"),
             ("team page, manager", "bench_0_0", f"/activities/team/?day={day.isoformat()}"),
-        ):
-            client = Client()
-            client.force_login(people[username])
-            result = measure(client, url, PAGE_ROUNDS)
-            result["scenario"] = label
-            figures.append(result)
-            print(
-                f"{label:<40} p50 {result['p50_ms']:>7} ms  p95 {result['p95_ms']:>7} ms"
-                f"  {result['queries']} queries"
-            )
+        )
+        figures += time_pages(pages, {u.username: u for u in bench_people}, PAGE_ROUNDS)
     finally:
         Task.all_objects.filter(pk__gt=last_task).delete()
         PlanRun.objects.filter(pk__gt=last_run).delete()

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .run import ROUNDS, measure_calls, report
+from .run import ROUNDS, judged, measure_calls, report, show
 
 # ARCHITECTURE.md, on this 2-core machine.
 BUDGETS_MS = {"list": 50, "duplicates": 50, "create": 50, "search": 100}
@@ -234,19 +234,9 @@ def run() -> int:
                 continue
             rounds = ROUNDS if budget_key != "create" else min(ROUNDS, 100)
             result = measure_calls(call, rounds)
-            budget = BUDGETS_MS[budget_key]
-            result.update(
-                scenario=label,
-                user=username,
-                budget_p95_ms=budget,
-                within_budget=result["p95_ms"] <= budget,
-            )
+            judged(result, label=label, user=username, budget_ms=BUDGETS_MS[budget_key])
+            show(result, width=58)
             figures.append(result)
-            print(
-                f"{label:<58} p50 {result['p50_ms']:>7} ms  p95 {result['p95_ms']:>7} ms"
-                f"  {result['queries']:>2} queries  {'ok' if result['within_budget'] else 'OVER'}",
-                flush=True,
-            )
     finally:
         removed = _clean_up(started_at)
         print(f"removed {removed} customers made by the create scenario")

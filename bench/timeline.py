@@ -17,7 +17,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from .run import ROUNDS, _configure, measure, report
+from .run import ROUNDS, _configure, report, time_pages
 
 BUDGET_MS = 50  # as a list page (ARCHITECTURE.md has no figure of its own for the timeline)
 # The customer's events by source; 2,000 together.
@@ -260,30 +260,13 @@ def scenarios(data: dict) -> list[tuple[str, str, str]]:
 
 def run() -> int:
     from django.db import connection
-    from django.test import Client
 
     old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
     try:
         started = time.perf_counter()
         data = build()
         print(f"built the data in {time.perf_counter() - started:.1f} s", flush=True)
-        figures = []
-        for label, username, url in scenarios(data):
-            client = Client()
-            client.force_login(data["people"][username])
-            result = measure(client, url, ROUNDS)
-            result.update(
-                scenario=label,
-                user=username,
-                budget_p95_ms=BUDGET_MS,
-                within_budget=result["p95_ms"] <= BUDGET_MS,
-            )
-            figures.append(result)
-            print(
-                f"{label:<55} p50 {result['p50_ms']:>7} ms  p95 {result['p95_ms']:>7} ms"
-                f"  {result['queries']:>2} queries  {'ok' if result['within_budget'] else 'OVER'}",
-                flush=True,
-            )
+        figures = time_pages(scenarios(data), data["people"], ROUNDS, budget_ms=BUDGET_MS, width=55)
         from tuoke.activities.models import Comment, FollowUp
 
         data_set = {
