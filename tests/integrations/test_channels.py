@@ -4,9 +4,10 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from tuoke.core.models import Action, Scope
 from tuoke.integrations import services
 from tuoke.integrations.services import create_channel
-from tuoke.org.models import OrgUnit
+from tuoke.org.models import OrgUnit, Role, RoleGrant
 
 WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=channels-test-key"
 
@@ -28,6 +29,22 @@ def test_it_knows_whose_robots_each_person_manages(people, username, units):
         assert services.may_manage_unit(user, unit) == (unit.name in units), unit.name
         assert (services.managed_unit(user, str(unit.pk)) == unit) == (unit.name in units)
     assert services.managed_unit(user, "abc") is None
+
+
+@pytest.mark.parametrize("scope", [Scope.UNIT, Scope.SUBTREE])
+def test_a_grant_on_delivery_channels_reaches_the_units_of_its_scope(
+    people, scope, django_assert_max_num_queries
+):
+    role = Role.objects.create(name="机器人管理")
+    RoleGrant.objects.create(
+        role=role, record_type="delivery_channel", action=Action.EDIT, scope=scope
+    )
+    people["rep_east1"].roles.add(role)
+    rep = type(people["rep_east1"]).objects.select_related("unit").get(username="rep_east1")
+    assert {u.name for u in services.managed_units(rep)} == {"华东销售组"}
+    for unit in OrgUnit.objects.all():
+        with django_assert_max_num_queries(1):
+            assert services.may_manage_unit(rep, unit) == (unit.name == "华东销售组"), unit.name
 
 
 def test_nobody_manages_another_persons_own_channel(people, rep_east, admin_user):

@@ -72,20 +72,18 @@ def managed_units(user: User) -> QuerySet[OrgUnit]:
 
 
 def may_manage_unit(user: User, unit: OrgUnit) -> bool:
-    """As ``managed_units`` for one unit, in at most one query (none for administrators)."""
+    """As ``managed_units`` for one unit, in one query (none for administrators)."""
     scope = scope_of(user, DeliveryChannel.record_type, Action.EDIT)
     if scope == Scope.ALL:
         return True
-    if (
-        scope > Scope.NONE
-        and OrgUnit.objects.filter(OrgUnit.scope_q(user, scope), pk=unit.pk).exists()
-    ):
-        return True
-    # The unit and the units above it ("0001.", "0001.0004." for "0001.0004."): does he
-    # manage one of them?
+    # Does he manage the unit or one above it ("0001.", "0001.0004." for "0001.0004."), or
+    # do his grants reach it?
     parts = unit.path.split(".")[:-1]
     above = [".".join(parts[: i + 1]) + "." for i in range(len(parts))]
-    return OrgUnit.objects.filter(path__in=above, manager=user).exists()
+    condition = Q(path__in=above, manager=user)
+    if scope > Scope.NONE:
+        condition |= OrgUnit.scope_q(user, scope) & Q(pk=unit.pk)
+    return OrgUnit.objects.filter(condition).exists()
 
 
 def channels_for(user: User) -> QuerySet[DeliveryChannel]:
