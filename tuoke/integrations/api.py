@@ -15,6 +15,7 @@ from tuoke.core.api import (
     ERRORS,
     WRITE_ERRORS,
     PagePagination,
+    PersonRef,
     RecordId,
     Ref,
     Text,
@@ -34,15 +35,6 @@ router = Router(tags=["Notifications"])
 ChannelKind = Literal["email", "wecom", "dingtalk"]
 
 # --- Schemas ----------------------------------------------------------------------------------
-
-
-class PersonRef(Schema):
-    id: int
-    display_name: str = Field(examples=["王经理"])
-
-    @staticmethod
-    def resolve_display_name(user: User) -> str:
-        return str(user)
 
 
 class NotificationOut(Schema):

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tuoke.core import notifications
 from tuoke.core.errors import Conflict
-from tuoke.core.views import add_service_error, paginate
+from tuoke.core.views import add_service_error, is_htmx, next_url, paginate
 
 from . import services
 from .forms import RobotForm
@@ -26,17 +26,6 @@ BELL_LIMIT = 8
 BELL_IDS = ("bell", "bell-mobile")
 # Sent with every answer that changes what is unread: the bell's count listens for it.
 CHANGED_EVENT = "tuoke:notifications-changed"
-
-
-def _next_url(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 # --- Notifications ----------------------------------------------------------------------------
@@ -104,20 +93,20 @@ def notification_open(request, pk: int):
 def notification_read(request, pk: int):
     notification = notifications.get_for_user(request.user, pk)
     notifications.mark_read(request.user, [notification.pk])
-    return redirect(_next_url(request, reverse("notifications:list")))
+    return redirect(next_url(request, reverse("notifications:list")))
 
 
 @login_required
 @require_POST
 def notification_read_all(request):
     marked = notifications.mark_read(request.user)
-    if _is_htmx(request):
+    if is_htmx(request):
         response = bell_menu(request)
         response["HX-Trigger"] = CHANGED_EVENT
         return response
     if marked:
         messages.success(request, _("All notifications are marked read."))
-    return redirect(_next_url(request, reverse("notifications:list")))
+    return redirect(next_url(request, reverse("notifications:list")))
 
 
 # --- Channels ---------------------------------------------------------------------------------
@@ -191,11 +180,11 @@ def channel_create(request):
             add_service_error(form, exc)
         else:
             messages.success(request, _("The robot was added. Send a test message to try it."))
-            return redirect(_next_url(request, default_next))
+            return redirect(next_url(request, default_next))
     return render(
         request,
         "integrations/channel_form.html",
-        {"form": form, "unit": unit, "cancel": _next_url(request, default_next)},
+        {"form": form, "unit": unit, "cancel": next_url(request, default_next)},
     )
 
 
@@ -204,7 +193,7 @@ def _back_from(request, channel: DeliveryChannel) -> str:
         default = f"{reverse('notifications:channels')}?unit={channel.unit_id}"
     else:
         default = reverse("account")
-    return _next_url(request, default)
+    return next_url(request, default)
 
 
 @login_required
@@ -295,7 +284,7 @@ def email_toggle(request):
             if enabled
             else _("Notifications are no longer sent by e-mail."),
         )
-    return redirect(_next_url(request, reverse("account")))
+    return redirect(next_url(request, reverse("account")))
 
 
 # --- Delivery log -----------------------------------------------------------------------------
