@@ -14,7 +14,7 @@ class LeadsConfig(AppConfig):
         from tuoke.web.navigation import NavEntry, register
 
         from . import services
-        from .models import Lead, LeadStatus
+        from .models import OPEN_STATUSES, Lead
 
         # Open leads go with a handover; converted and cleaned ones are history.
         handover.register(
@@ -22,9 +22,7 @@ class LeadsConfig(AppConfig):
                 key="leads",
                 label=_("leads"),
                 record_type="lead",
-                owned_by=lambda person: Lead.objects.filter(
-                    owner=person, status__in=(LeadStatus.NEW, LeadStatus.WORKING)
-                ),
+                owned_by=lambda person: Lead.objects.filter(owner=person, status__in=OPEN_STATUSES),
                 transfer=services.transfer_leads,
                 order=20,
             )

@@ -30,7 +30,7 @@ from tuoke.customers.matching import format_phone
 
 from . import queries, services
 from .forms import BulkForm
-from .models import Channel, CleaningKind, Lead, LeadStatus
+from .models import OPEN_STATUSES, Channel, CleaningKind, Lead, LeadStatus
 
 LIST_KEY = "leads"
 PAGES = view_pages.ListPages(
@@ -196,7 +196,7 @@ def lead_list(request):
     if status in LeadStatus.values:
         leads = leads.filter(status=status)
     elif status == "open":
-        leads = leads.filter(status__in=[LeadStatus.NEW, LeadStatus.WORKING])
+        leads = leads.filter(status__in=OPEN_STATUSES)
     else:
         status = ""
     cleaning_kind = params.get("cleaning_kind", "")

@@ -98,6 +98,10 @@ class LeadStatus(models.TextChoices):
     CLEANED = "cleaned", _("Cleaned")
 
 
+# A lead still to be worked on: neither converted nor cleaned.
+OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.WORKING)
+
+
 class CleaningKind(models.TextChoices):
     """Why a lead was taken out of the work: it stays, with its reason, and can be filtered."""
 
@@ -242,7 +246,7 @@ class Lead(OwnedModel, HasCustomFields):
     @property
     def is_open(self) -> bool:
         """Still to be worked on: neither converted nor cleaned."""
-        return self.status in (LeadStatus.NEW, LeadStatus.WORKING)
+        return self.status in OPEN_STATUSES
 
     @property
     def is_flagged(self) -> bool:

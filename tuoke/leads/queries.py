@@ -17,7 +17,7 @@ from tuoke.core.models import Action
 from tuoke.core.scope import can
 from tuoke.core.search import clean_query
 
-from .models import Channel, ChannelCost, Lead, LeadStatus
+from .models import OPEN_STATUSES, Channel, ChannelCost, Lead, LeadStatus
 from .search import lead_condition
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def search(leads: QuerySet[Lead], q: str) -> QuerySet[Lead]:
 
 def flagged(leads: QuerySet[Lead], yes: bool = True) -> QuerySet[Lead]:
     """Open leads flagged as duplicates (``yes``), or every other lead."""
-    condition = Q(status__in=[LeadStatus.NEW, LeadStatus.WORKING]) & (
+    condition = Q(status__in=OPEN_STATUSES) & (
         Q(duplicate_of__isnull=False) | Q(duplicate_customer__isnull=False)
     )
     return leads.filter(condition) if yes else leads.exclude(condition)

@@ -28,6 +28,7 @@ from tuoke.customers.models import Contact, Customer, LifecycleStatus
 
 from .errors import LeadError, lead_error
 from .models import (
+    OPEN_STATUSES,
     AssignmentMember,
     AssignmentRule,
     Channel,
@@ -195,7 +196,7 @@ def find_lead_duplicates(
     if keys.emails:
         condition |= models.Q(email__in=keys.emails)
     if condition:
-        leads = Lead.objects.filter(condition, status__in=[LeadStatus.NEW, LeadStatus.WORKING])
+        leads = Lead.objects.filter(condition, status__in=OPEN_STATUSES)
         if exclude is not None and exclude.pk:
             leads = leads.exclude(pk=exclude.pk)
         found = list(leads.select_related("owner").order_by("-created_at")[:SIMILAR_CANDIDATES])
@@ -447,9 +448,7 @@ def update_lead(
             _("A converted lead is kept as it was; change the customer instead."),
             LeadError.ALREADY_CONVERTED,
         )
-    if "status" in changes and (
-        changes["status"] not in (LeadStatus.NEW, LeadStatus.WORKING) or not lead.is_open
-    ):
+    if "status" in changes and (changes["status"] not in OPEN_STATUSES or not lead.is_open):
         raise field_error(
             "status",
             _("Set a lead to new or working here; clean or convert it with those actions."),
