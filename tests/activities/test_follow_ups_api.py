@@ -1,9 +1,10 @@
 """The follow-ups API: list with filters in constant queries, log, read, correct with a
 version, delete; the kinds; scope."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from tests.api.conftest import assert_error
@@ -100,6 +101,24 @@ def test_it_lists_within_scope_with_filters_in_constant_queries(
     # The manager sees his rep's; the boss sees everyone's.
     assert records.api(people["manager_east"]).get("/follow-ups").json()["count"] == 12
     assert records.api(people["boss"]).get("/follow-ups").json()["count"] == 13
+
+
+def test_since_and_until_are_days_in_the_company_time_zone(rep, customer):
+    # 00:30 on 10 March in Shanghai is still 9 March in UTC.
+    at = datetime(2026, 3, 10, 0, 30, tzinfo=timezone.get_default_timezone())
+    with time_machine.travel(at + timedelta(hours=1), tick=False):
+        services.log_follow_up(
+            by=rep, customer=customer, kind="call", content="凌晨", happened_at=at
+        )
+    api = records.api(rep)
+
+    def count(**days):
+        return api.get("/follow-ups", days).json()["count"]
+
+    assert count(since="2026-03-10") == 1 and count(until="2026-03-10") == 1
+    assert count(since="2026-03-11") == 0 and count(until="2026-03-09") == 0
+    # The first and last days there are leave that end open (no error).
+    assert count(since="0001-01-01", until="9999-12-31") == 1
 
 
 def test_it_corrects_a_follow_up_with_its_version(people, rep, customer):

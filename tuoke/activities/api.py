@@ -300,10 +300,7 @@ def list_follow_ups(request: HttpRequest, filters: Query[FollowUpFilters]):
         follow_ups = follow_ups.filter(owner_id=filters.owner)
     if filters.kind:
         follow_ups = follow_ups.filter(kind__key=filters.kind)
-    if filters.since:
-        follow_ups = follow_ups.filter(happened_at__date__gte=filters.since)
-    if filters.until:
-        follow_ups = follow_ups.filter(happened_at__date__lte=filters.until)
+    follow_ups = follow_ups.filter(services.on_days("happened_at", filters.since, filters.until))
     return follow_ups.order_by("-happened_at", "-pk")
 
 
@@ -377,10 +374,7 @@ def list_visits(request: HttpRequest, filters: Query[VisitFilters]):
         visits = visits.filter(customer_id=filters.customer)
     if filters.owner is not None:
         visits = visits.filter(owner_id=filters.owner)
-    if filters.since:
-        visits = visits.filter(planned_at__date__gte=filters.since)
-    if filters.until:
-        visits = visits.filter(planned_at__date__lte=filters.until)
+    visits = visits.filter(services.on_days("planned_at", filters.since, filters.until))
     if filters.status == Visit.Status.PLANNED:
         return visits.order_by("planned_at", "pk")
     return visits.order_by("-planned_at", "-pk")

@@ -60,6 +60,21 @@ def next_step_key(follow_up: FollowUp) -> str:
     return f"follow_up:{follow_up.pk}"
 
 
+def on_days(field: str, since: date | None, until: date | None) -> Q:
+    """Rows whose time ``field`` falls on these days (local, either end open): a range on
+    the field itself, which its indexes serve (``field__date`` converts every row)."""
+    from .plan import day_start
+
+    # The first and last days a date can hold are open ends (their midnights would not fit
+    # in a datetime once moved to UTC, and no follow-up or visit lies beyond them).
+    condition = Q()
+    if since is not None and since > date.min + timedelta(days=1):
+        condition &= Q(**{f"{field}__gte": day_start(since)})
+    if until is not None and until < date.max - timedelta(days=1):
+        condition &= Q(**{f"{field}__lt": day_start(until + timedelta(days=1))})
+    return condition
+
+
 # --- Follow-up kinds ----------------------------------------------------------------------------
 
 

@@ -374,10 +374,7 @@ def visit_list(request):
         visits = visits.filter(status=status)
     since = _date(request.GET.get("since"))
     until = _date(request.GET.get("until"))
-    if since:
-        visits = visits.filter(planned_at__date__gte=since)
-    if until:
-        visits = visits.filter(planned_at__date__lte=until)
+    visits = visits.filter(services.on_days("planned_at", since, until))
     q = request.GET.get("q", "").strip()[:100]
     if q:
         visits = visits.filter(
