@@ -3,16 +3,12 @@ lifecycle, collaborators, handover (transfer) and merging two customers."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import Http404
@@ -21,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from tuoke.core import audit, custom_fields
 from tuoke.core import services as core_services
+from tuoke.core.crypto import cipher
 from tuoke.core.errors import ErrorCode, field_error
 from tuoke.core.models import Action, AuditEntry
 from tuoke.core.scope import can, may_act_on, require, scope_queryset
@@ -452,10 +449,7 @@ ACCESS_TOKEN_MAX_AGE = 7 * 24 * 3600
 
 
 def _access_token_cipher() -> Fernet:
-    key = HKDF(algorithm=SHA256(), length=32, salt=None, info=ACCESS_TOKEN_CONTEXT).derive(
-        settings.SECRET_KEY.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
+    return cipher(ACCESS_TOKEN_CONTEXT)
 
 
 def access_token(user: User, customer: Customer) -> str:

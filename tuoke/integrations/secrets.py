@@ -3,22 +3,17 @@ key derived from SECRET_KEY and never shown back; webhook addresses are shown ma
 
 from __future__ import annotations
 
-import base64
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
+
+from tuoke.core.crypto import cipher
 
 SECRET_CONTEXT = b"tuoke.integrations.robot_secret"
 
 
 def _cipher() -> Fernet:
-    key = HKDF(algorithm=SHA256(), length=32, salt=None, info=SECRET_CONTEXT).derive(
-        settings.SECRET_KEY.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
+    return cipher(SECRET_CONTEXT)
 
 
 def encrypt(plain: str) -> str:
