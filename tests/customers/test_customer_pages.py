@@ -387,6 +387,11 @@ def test_the_owner_shares_the_customer_and_stops_sharing_it(people, rep, tencent
     assert colleague_client.get(_url("customer_detail", tencent.pk)).status_code == 404
 
 
+def test_removing_a_collaborator_by_a_bad_id_is_404_not_an_error(rep, tencent, login):
+    url = _url("customer_collaborators", tencent.pk)
+    assert login(rep).post(url, {"remove": "abc"}).status_code == 404
+
+
 def test_a_collaborator_can_only_be_someone_the_sharer_may_see(people, rep, tencent, login):
     login(rep).post(
         _url("customer_collaborators", tencent.pk),

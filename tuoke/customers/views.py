@@ -489,8 +489,10 @@ def customer_collaborators(request, pk: int):
     customer = get_for_action(request.user, Customer, pk, Action.EDIT)
     remove = request.POST.get("remove")
     if remove:
-        link = Collaborator.objects.filter(customer=customer, user_id=remove).select_related("user")
-        link = link.first() if remove.isdigit() else None
+        link = None
+        if remove.isdigit():
+            links = Collaborator.objects.filter(customer=customer, user_id=remove)
+            link = links.select_related("user").first()
         if link is None:
             raise Http404
         services.set_collaborator(customer, user=link.user, access=None, by=request.user)
