@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "tuoke.customers",
     "tuoke.leads",
     "tuoke.activities",
+    "tuoke.sales",
     "tuoke.integrations",
     "django.contrib.admin",
     "django.contrib.auth",
