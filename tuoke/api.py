@@ -18,6 +18,9 @@ from tuoke.customers.api import router as customers_router
 from tuoke.integrations.api import router as notifications_router
 from tuoke.leads.api import router as leads_router
 from tuoke.org.api import router as org_router
+from tuoke.sales.api import router as opportunities_router
+from tuoke.sales.api_analytics import router as sales_analytics_router
+from tuoke.sales.api_settings import router as pipelines_router
 
 DESCRIPTION = """
 Tuoke CRM's REST API.
@@ -62,3 +65,6 @@ api.add_router("", timeline_router)
 api.add_router("", activities_router)
 api.add_router("", plan_router)
 api.add_router("", notifications_router)
+api.add_router("", pipelines_router)
+api.add_router("", opportunities_router)
+api.add_router("", sales_analytics_router)

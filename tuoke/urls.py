@@ -53,6 +53,7 @@ urlpatterns = [
     path("customers/", include("tuoke.customers.urls")),
     path("leads/", include("tuoke.leads.urls")),
     path("activities/", include("tuoke.activities.urls")),
+    path("sales/", include("tuoke.sales.urls")),
     path("notifications/", include("tuoke.integrations.urls")),
     path("recycle-bin/", include("tuoke.core.urls")),
     path("settings/custom-fields/", include("tuoke.core.urls_custom_fields")),

@@ -19,6 +19,7 @@ from tests.activities import plan_records
 from tests.activities import records as activity_records
 from tests.integrations import access as notifications_access
 from tests.leads import access as leads_access
+from tests.sales import access as sales_access
 from tuoke.api import api
 
 # Pages anyone may open without logging in.
@@ -310,6 +311,7 @@ OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
         ),
         {"task_id": lambda p: plan_records.south_task(p).pk},
     ),
+    **sales_access.OUT_OF_SCOPE,
 }
 
 

@@ -1,0 +1,5 @@
+"""The API of pipelines, stages, lost reasons and products."""
+
+from ninja import Router
+
+router = Router(tags=["Pipelines"])
