@@ -2,13 +2,13 @@
 
 Pipeline 新客户销售 (tests/sales/records.py), period Q1 2026 = [2026-01-01, 2026-04-01):
 
-    A  rep_east1  初步接洽 01-05 → 需求确认 01-10 → 方案报价 01-20 → 商务谈判 02-10 → 赢单 02-20  won
-    B  rep_east1  初步接洽 01-08 → 方案报价 01-11 (skips 需求确认) → 输单 01-31  lost: 价格过高
-    C  rep_east1  初步接洽 02-01 → 输单 02-15                                  lost: 无预算
-    D  rep_east1  初步接洽 03-01 → 需求确认 03-03 (still there)                 open
-    E  rep_east1  初步接洽 2025-12-20 → 需求确认 01-15 (still there)            open, not in the cohort
-    F  rep_south1 初步接洽 01-02 (still there)                                  open
-    G  rep_east2  初步接洽 01-03 00:00 → 赢单 01-04 12:00 (1.5 days)            won
+    A rep_east1  初步接洽 01-05 → 需求确认 01-10 → 方案报价 01-20 → 商务谈判 02-10 → 赢单 02-20
+    B rep_east1  初步接洽 01-08 → 方案报价 01-11 (skips 需求确认) → 输单 01-31 (价格过高)
+    C rep_east1  初步接洽 02-01 → 输单 02-15 (无预算)
+    D rep_east1  初步接洽 03-01 → 需求确认 03-03 (still there)
+    E rep_east1  初步接洽 2025-12-20 → 需求确认 01-15 (still there; not in the cohort)
+    F rep_south1 初步接洽 01-02 (still there)
+    G rep_east2  初步接洽 01-03 00:00 → 赢单 01-04 12:00 (1.5 days)
 
 For rep_east1 (his own): cohort A B C D = 4; won 1, lost 2, win rate 1/3.
 Reached: 初步接洽 4, 需求确认 3 (B skipped it), 方案报价 2, 商务谈判 1, won 1 → conversions

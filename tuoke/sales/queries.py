@@ -407,13 +407,11 @@ def funnel(
         .values("opportunity_id", "opportunity__status", "opportunity__lost_reason_id", "furthest")
     )
     inner, params = members.query.sql_with_params()
+    columns = 'm.furthest, m."opportunity__status", m."opportunity__lost_reason_id"'
+    # The inner SQL is Django's own, its parameters kept apart.
+    sql = f"SELECT {columns}, COUNT(*) FROM ({inner}) m GROUP BY {columns}"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(
-            'SELECT m.furthest, m."opportunity__status", m."opportunity__lost_reason_id", '
-            "COUNT(*) FROM (" + inner + ") m "
-            'GROUP BY m.furthest, m."opportunity__status", m."opportunity__lost_reason_id"',
-            params,
-        )
+        cursor.execute(sql, params)
         groups = cursor.fetchall()
     tops: dict[int, int] = defaultdict(int)
     reasons: dict[int | None, int] = defaultdict(int)
