@@ -5,6 +5,7 @@ from tuoke.activities.demo import build_activities
 from tuoke.customers.demo import build_customers
 from tuoke.leads.demo import build_leads
 from tuoke.org.demo import DEMO_PASSWORD, PEOPLE, build_org
+from tuoke.sales.demo import build_sales
 
 
 class Command(BaseCommand):
@@ -24,6 +25,7 @@ class Command(BaseCommand):
             build_customers()
             build_leads()
             build_activities()
+            build_sales()
             self.stdout.write(self.style.SUCCESS(_("Demo data is ready.")))
         self.stdout.write(_("Demo logins (password %(password)s):") % {"password": DEMO_PASSWORD})
         for username, (display_name, title, *_rest) in PEOPLE.items():
