@@ -155,9 +155,12 @@ def test_histories_hold_together(built):
         assert all(v.stage.pipeline_id == deal.pipeline_id for v in history)
         assert all(v.stage_name == v.stage.name for v in history)
         assert history[0].entered_at == deal.created_at
-        # The last stay is open exactly while the deal is; it is the deal's stage.
+        # Only the last stay is still going (as the services leave it): the deal's stage, an
+        # end stage exactly when the deal is closed.
         last = history[-1]
-        assert (last.left_at is None) == (deal.status == "open"), deal
+        assert last.left_at is None, deal
+        assert all(v.left_at is not None for v in history[:-1])
+        assert (last.stage.kind == "open") == (deal.status == "open"), deal
         assert last.stage_id == deal.stage_id
         assert deal.status == deal.stage.kind
         assert deal.stage_entered_at == last.entered_at
@@ -248,3 +251,15 @@ def test_a_customers_deals_are_drawn_from_a_fixed_seed(built):
         ]
 
     assert draw() == draw()
+
+
+def test_a_demo_deal_moves_on_through_the_services(built):
+    from tuoke.sales import services
+
+    deal = Opportunity.objects.filter(status="open", stage__name="商务谈判").first()
+    owner = deal.owner
+    services.win(deal, by=owner, note="demo", version=deal.version)
+    history = list(StageVisit.objects.filter(opportunity=deal).order_by("entered_at", "pk"))
+    assert [v.stage.kind for v in history][-2:] == ["open", "won"]
+    assert history[-2].left_at == history[-1].entered_at
+    assert history[-1].left_at is None

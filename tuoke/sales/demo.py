@@ -326,7 +326,8 @@ def _plan_deal(
         deal.stays = [_Stay(stage, closed) for stage in path]
         _fit(deal.stays, days, closed, start)
         last = won if status == "won" else lost
-        deal.stays.append(_Stay(last, closed, closed))
+        # As win/lose record it: the end stage is entered and stays the current visit.
+        deal.stays.append(_Stay(last, closed))
         deal.closed_at = deal.last_activity = closed
         deal.expected_close = timezone.localdate(closed) + timedelta(days=rng.randint(-10, 20))
         deal.note = rng.choice(CLOSE_NOTES[status])
