@@ -42,6 +42,7 @@ from tuoke.customers.models import Contact, Customer
 from tuoke.leads.models import Channel, Lead
 from tuoke.org.models import User
 
+from . import services
 from .models import (
     LostReason,
     Opportunity,
@@ -278,6 +279,16 @@ class ReopenIn(Schema):
     model_config = {"json_schema_extra": required_after_fetch("stage_id")}
 
 
+class TransferIn(Schema):
+    opportunity_ids: list[RecordId] = Field(min_length=1, max_length=1000, examples=[[12, 13]])
+    to_user_id: RecordId = Field(examples=[7])
+    reason: Text = Field(min_length=1, max_length=200, examples=["张伟调往华南，商机交接给刘洋"])
+
+
+class TransferOut(Schema):
+    transferred: int = Field(description="Opportunities whose owner changed", examples=[2])
+
+
 class VisitOut(Schema):
     stage: StageRef = Field(description="The stage as it is now")
     stage_name: str = Field(description="Its name when the deal entered it", examples=["需求确认"])
@@ -298,12 +309,6 @@ class VisitOut(Schema):
 
 
 # --- Helpers ----------------------------------------------------------------------------------
-
-
-def _services():
-    from . import services  # written in parallel: imported when first needed
-
-    return services
 
 
 SORTS = {
@@ -431,7 +436,7 @@ def create_opportunity(request: HttpRequest, payload: OpportunityCreate):
     customer = resolve(user, Customer, data.pop("customer_id"), "customer_id")
     facts = {name: data[name] for name in OpportunityFacts.model_fields}
     with _fields_named(INPUT_NAMES):
-        opportunity = _services().create_opportunity(
+        opportunity = services.create_opportunity(
             by=user,
             customer=customer,
             owner=resolve(user, User, data["owner_id"], "owner_id"),
@@ -446,6 +451,23 @@ def create_opportunity(request: HttpRequest, payload: OpportunityCreate):
             **facts,
         )
     return Status(201, get_for(user, _opportunities(), opportunity.pk))
+
+
+@router.post("/opportunities/transfer", response={200: TransferOut, **WRITE_ERRORS})
+def transfer_opportunities(request: HttpRequest, payload: TransferIn):
+    """Hand opportunities over to another user with a reason (a manager's action: `approve`
+    on opportunities). All or nothing: one out of the caller's sight is 404, one he sees but
+    may not hand out 403, and then none changes owner. Each move is audited."""
+    user = request.user
+    wanted = set(payload.opportunity_ids)
+    found = list(Opportunity.objects.visible_to(user, Action.APPROVE).filter(pk__in=wanted))
+    missing = wanted - {opp.pk for opp in found}
+    if missing:
+        get_for_action(user, Opportunity, min(missing), Action.APPROVE)
+    to = resolve(user, User, payload.to_user_id, "to_user_id")
+    with _fields_named({**INPUT_NAMES, "to": "to_user_id"}):
+        moved = services.transfer_opportunities(found, to=to, reason=payload.reason, by=user)
+    return {"transferred": moved}
 
 
 @router.get("/opportunities/{opportunity_id}", response={200: OpportunityOut, **ERRORS})
@@ -478,7 +500,7 @@ def update_opportunity(request: HttpRequest, opportunity_id: RecordId, payload: 
     if "channel_id" in changes:
         changes["channel"] = resolve(user, Channel, changes.pop("channel_id"), "channel_id")
     with _fields_named(INPUT_NAMES):
-        _services().update_opportunity(opportunity, by=user, version=payload.version, **changes)
+        services.update_opportunity(opportunity, by=user, version=payload.version, **changes)
     return get_for(user, _opportunities(), opportunity_id)
 
 
@@ -486,7 +508,7 @@ def update_opportunity(request: HttpRequest, opportunity_id: RecordId, payload: 
 def delete_opportunity(request: HttpRequest, opportunity_id: RecordId):
     """Move the opportunity to the recycle bin (restorable there)."""
     opportunity = get_for_action(request.user, Opportunity, opportunity_id, Action.DELETE)
-    _services().delete_opportunity(opportunity, by=request.user)
+    services.delete_opportunity(opportunity, by=request.user)
     return Status(204, None)
 
 
@@ -500,7 +522,7 @@ def move_opportunity(request: HttpRequest, opportunity_id: RecordId, payload: Mo
     opportunity = get_for_action(user, _opportunities(), opportunity_id, Action.EDIT)
     stage = _stage(user, required(payload.stage_id, "stage_id"))
     with _fields_named(MOVE_INPUT_NAMES):
-        _services().move_stage(opportunity, stage, by=user, version=payload.version)
+        services.move_stage(opportunity, stage, by=user, version=payload.version)
     return get_for(user, _opportunities(), opportunity_id)
 
 
@@ -510,7 +532,7 @@ def win_opportunity(request: HttpRequest, opportunity_id: RecordId, payload: Win
     user = request.user
     opportunity = get_for_action(user, _opportunities(), opportunity_id, Action.EDIT)
     with _fields_named(MOVE_INPUT_NAMES):
-        _services().win(opportunity, by=user, note=payload.note, version=payload.version)
+        services.win(opportunity, by=user, note=payload.note, version=payload.version)
     return get_for(user, _opportunities(), opportunity_id)
 
 
@@ -522,7 +544,7 @@ def lose_opportunity(request: HttpRequest, opportunity_id: RecordId, payload: Lo
     opportunity = get_for_action(user, _opportunities(), opportunity_id, Action.EDIT)
     reason = resolve(user, LostReason, required(payload.reason_id, "reason_id"), "reason_id")
     with _fields_named(MOVE_INPUT_NAMES):
-        _services().lose(
+        services.lose(
             opportunity, by=user, reason=reason, note=payload.note, version=payload.version
         )
     return get_for(user, _opportunities(), opportunity_id)
@@ -538,7 +560,7 @@ def reopen_opportunity(request: HttpRequest, opportunity_id: RecordId, payload: 
     opportunity = get_for_action(user, _opportunities(), opportunity_id, Action.APPROVE)
     stage = _stage(user, required(payload.stage_id, "stage_id"))
     with _fields_named(MOVE_INPUT_NAMES):
-        _services().reopen(opportunity, stage=stage, by=user)
+        services.reopen(opportunity, stage=stage, by=user)
     return get_for(user, _opportunities(), opportunity_id)
 
 
