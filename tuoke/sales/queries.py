@@ -429,7 +429,7 @@ def funnel(
     reached_won = tops.get(ladder.won_rank, 0)
     for row, after in zip(figures, [*figures[1:], None], strict=True):
         next_reached = after.reached if after is not None else reached_won
-        row.next_name = after.stage.name if after is not None else _won_name(ladder)
+        row.next_name = after.stage.name if after is not None else won_name(ladder)
         row.conversion = next_reached / row.reached if row.reached else None
 
     # Days: finished stays of the cohort per stage, bucketed by tenth of a day.
@@ -480,7 +480,7 @@ def funnel(
     return result
 
 
-def _won_name(ladder: Ladder) -> str:
+def won_name(ladder: Ladder) -> str:
     return ladder.won.name if ladder.won is not None else _("Won")
 
 
