@@ -51,8 +51,15 @@ def customer(people):
 # --- Pipelines ---------------------------------------------------------------------------------
 
 
+def _no_pipelines() -> None:
+    """A fresh installation may start with a pipeline; these tests start without."""
+    Stage.all_objects.all().delete()
+    Pipeline.all_objects.all().delete()
+
+
 def test_it_gives_a_new_pipeline_the_usual_stages_with_both_end_stages(admin):
-    pipeline = config.create_pipeline(name="新客户销售", by=admin)
+    _no_pipelines()
+    pipeline = config.create_pipeline(name="新业务", by=admin)
     kinds = list(pipeline.stages.order_by("sort_order").values_list("kind", flat=True))
     assert kinds == ["open", "open", "open", "open", "won", "lost"]
     assert pipeline.is_default  # the first pipeline is the default
@@ -99,7 +106,7 @@ def test_it_keeps_pipeline_names_unique(admin, renewal):
 
 
 def test_it_keeps_exactly_one_default_pipeline(admin, renewal):
-    other = config.create_pipeline(name="新客户销售", by=admin, is_default=True)
+    other = config.create_pipeline(name="新业务", by=admin, is_default=True)
     renewal.refresh_from_db()
     assert other.is_default and not renewal.is_default
     config.update_pipeline(renewal, by=admin, version=renewal.version, is_default=True)
@@ -140,6 +147,7 @@ def test_it_refuses_to_delete_a_pipeline_open_opportunities_use(admin, people, c
 
 
 def test_it_refuses_to_delete_the_default_pipeline(admin, renewal):
+    config.update_pipeline(renewal, by=admin, is_default=True)
     with pytest.raises(ValidationError) as caught:
         config.delete_pipeline(renewal, by=admin)
     assert _codes(caught.value, "is_default") == ["default_pipeline"]
@@ -282,8 +290,9 @@ def test_it_never_archives_end_stages_or_the_last_open_stage(admin):
 
 def test_lost_reasons_are_a_list_and_a_used_one_is_deactivated_not_deleted(admin, people, customer):
     price = config.create_lost_reason(by=admin, name="价格太高")
-    rival = config.create_lost_reason(by=admin, name="选择了竞争对手")
-    assert list(LostReason.objects.values_list("name", flat=True)) == ["价格太高", "选择了竞争对手"]
+    rival = config.create_lost_reason(by=admin, name="竞品")
+    names = list(LostReason.objects.values_list("name", flat=True))
+    assert names[-2:] == ["价格太高", "竞品"]  # last, after any there were
     with pytest.raises(ValidationError) as caught:
         config.create_lost_reason(by=admin, name="价格太高")
     assert _codes(caught.value, "name") == ["duplicate"]

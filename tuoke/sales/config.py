@@ -667,7 +667,7 @@ def _price(value: Any) -> Decimal:
             _("Enter an amount below one trillion with at most two decimals."),
             ErrorCode.INVALID,
         )
-    return price
+    return price.quantize(Decimal("0.01"))
 
 
 def _currency(value: Any) -> str:
