@@ -121,7 +121,9 @@ def test_a_rerun_the_same_day_makes_nothing(rep):
     second = plan.generate_plan(DAY)
 
     assert first.created == 2
-    assert second.created == 0 and second.counts == {"next_step": 0, "cadence": 0}
+    # (Other apps' sources, registered too, count their own.)
+    assert second.created == 0 and set(second.counts.values()) == {0}
+    assert {"next_step", "cadence"} <= set(second.counts)
     assert Task.objects.count() == 2
 
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import urlencode
@@ -54,6 +55,13 @@ NEXT_STEP_SOURCE = "next_step"
 # A follow-up may be dated this far ahead of the server's clock (a phone's clock runs fast).
 FUTURE_TOLERANCE = timedelta(minutes=10)
 CONTENT_MAX = 5000
+
+
+follow_up_logged = Signal()
+"""Sent when a follow-up was logged (visits' follow-ups too), with ``follow_up`` and ``by``:
+the hook for later apps (sales bumps the last activity of the customer's open opportunities)
+instead of activities knowing them. Sent inside the transaction: receivers' writes commit or
+roll back with it."""
 
 
 def next_step_key(follow_up: FollowUp) -> str:
@@ -431,6 +439,7 @@ def _log(
     for each in finished.values():
         _complete_task(each, by=by, follow_up=follow_up)
     _sync_next_step(follow_up, by=by)
+    follow_up_logged.send(sender=FollowUp, follow_up=follow_up, by=by)
     return follow_up
 
 

@@ -42,8 +42,9 @@ if TYPE_CHECKING:
     from tuoke.org.models import User
 
 lead_converted = Signal()
-"""Sent when a lead became a customer, with ``lead``, ``customer``, ``contact`` (or None) and
-``by``: the hook for the sales app (e.g. an opportunity from the lead's needs).
+"""Sent when a lead became a customer, with ``lead``, ``customer``, ``contact`` (or None),
+``by`` and ``opportunity`` (None, or the facts of an opportunity the conversion asked for):
+the hook for the sales app (an opportunity from the lead's needs).
 
 Sent inside the conversion's transaction, so a receiver's writes commit or roll back with it;
 receivers defer notifications with ``transaction.on_commit``."""
@@ -694,6 +695,7 @@ def convert_lead(
     customer_facts: dict[str, Any] | None = None,
     contact_facts: dict[str, Any] | None = None,
     allow_similar: bool = False,
+    opportunity: dict[str, Any] | None = None,
 ) -> Conversion:
     """Turn a lead into a customer and a contact, or attach it to an existing customer.
 
@@ -701,7 +703,9 @@ def convert_lead(
     the lead's owner. The customer's lifecycle moves on because the lead was converted, its
     audit trail notes the lead and channel, and the lead keeps its row as the customer's
     origin (``customer.source_leads``). Errors are named after the input: ``customer.…``,
-    ``contact.…``.
+    ``contact.…``. ``opportunity`` (facts, possibly empty) asks the receivers of
+    ``lead_converted`` for an opportunity too (the sales app opens one, its errors named
+    ``opportunity.…``); None asks for none.
     """
     if lead.status == LeadStatus.CONVERTED:
         raise lead_error(
@@ -774,7 +778,14 @@ def convert_lead(
         note=_("Converted from lead #%(pk)s “%(lead)s” (channel: %(channel)s)")
         % {"pk": lead.pk, "lead": lead.display_name, "channel": channel},
     )
-    lead_converted.send(sender=Lead, lead=lead, customer=customer, contact=contact, by=by)
+    lead_converted.send(
+        sender=Lead,
+        lead=lead,
+        customer=customer,
+        contact=contact,
+        by=by,
+        opportunity=opportunity,
+    )
     return Conversion(customer=customer, contact=contact, created=created)
 
 

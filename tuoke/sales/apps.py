@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -75,5 +76,8 @@ class SalesConfig(AppConfig):
             register(entry)
 
         from . import hooks
+        from .defaults import install_defaults
 
         hooks.install()
+        # A fresh installation gets a pipeline and lost reasons to start with.
+        post_migrate.connect(install_defaults, sender=self)

@@ -10,6 +10,7 @@ are configured in ``tuoke.sales.config``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -895,3 +896,61 @@ def touch_activity(customer: Customer | int, at: datetime | None = None) -> int:
         .filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at))
         .update(last_activity_at=at)
     )
+
+
+# --- From a lead --------------------------------------------------------------------------------
+
+# "预算 50 万", "预算约30w", "budget: 80k", "预算：120000元"
+_BUDGET = re.compile(r"(?:预算|budget)\D{0,6}?(\d+(?:\.\d+)?)\s*(万|w|k|千|元)?", re.IGNORECASE)
+_BUDGET_UNITS = {"万": 10000, "w": 10000, "k": 1000, "千": 1000}
+TITLE_FROM_NEEDS = 60
+
+
+def budget_in(text: str) -> Decimal | None:
+    """The budget a lead's needs mention ("预算 50 万" → 500000), if any."""
+    found = _BUDGET.search((text or "").replace(",", "").replace("，", ""))
+    if found is None:
+        return None
+    number = Decimal(found.group(1)) * _BUDGET_UNITS.get((found.group(2) or "").lower(), 1)
+    return number.quantize(Decimal("0.01"))
+
+
+def opportunity_facts_of(lead: Any) -> dict[str, Any]:
+    """What an opportunity made from a lead starts with: the first line of its needs as the
+    title (else the company's name), the budget they mention as the amount, the needs as the
+    description."""
+    needs = (lead.needs or "").strip()
+    first_line = needs.splitlines()[0].strip() if needs else ""
+    title = first_line[:TITLE_FROM_NEEDS] or _("New business: %(company)s") % {
+        "company": lead.display_name
+    }
+    return {"title": title, "amount": budget_in(needs), "description": needs}
+
+
+@transaction.atomic
+def create_from_lead(
+    lead: Any,
+    *,
+    customer: Customer,
+    contact: Contact | None,
+    by: User | None,
+    facts: dict[str, Any] | None = None,
+) -> Opportunity:
+    """The opportunity a lead's conversion asked for: the lead's owner's, its source lead and
+    channel set, its contact involved; ``facts`` (title, amount, pipeline, stage …) over those
+    taken from the lead. Errors are named ``opportunity.…``."""
+    values = {**opportunity_facts_of(lead), **(facts or {})}
+    values.setdefault("owner", lead.owner)
+    values.setdefault("channel", lead.channel)
+    if contact is not None:
+        values.setdefault("contacts", [contact])
+    values.pop("customer", None)
+    values["source_lead"] = lead
+    try:
+        return create_opportunity(customer=customer, by=by, **values)
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        raise ValidationError(
+            {f"opportunity.{field}": errors for field, errors in exc.error_dict.items()}
+        ) from exc
