@@ -34,17 +34,25 @@ class Size:
     users_per_unit: int
     customers: int
     contacts: int
+    opportunities: int = 0
 
 
 SIZES: dict[str, Size] = {
-    "small": Size(units=4, users_per_unit=5, customers=2_000, contacts=4_000),
-    "large": Size(units=20, users_per_unit=10, customers=1_000_000, contacts=2_000_000),
+    "small": Size(units=4, users_per_unit=5, customers=2_000, contacts=4_000, opportunities=600),
+    "large": Size(
+        units=20,
+        users_per_unit=10,
+        customers=1_000_000,
+        contacts=2_000_000,
+        opportunities=300_000,
+    ),
 }
 
 # Each step writes one app's records: a function (context) → {"table": rows written}.
 STEPS: list[str] = [
     "tuoke.customers.seed.seed_customers",
     "tuoke.activities.seed.seed_follow_ups",
+    "tuoke.sales.seed.seed_opportunities",
 ]
 
 
