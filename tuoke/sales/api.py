@@ -6,13 +6,10 @@ points at (customer, contacts, stage, products …) are looked up within his sco
 he may not see is a 400 naming the field, never a hint that it exists. Writes go through
 ``tuoke.sales.services``."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
@@ -36,6 +33,7 @@ from tuoke.core.api import (
     sent,
 )
 from tuoke.core.custom_fields import fields_for_request, visible_values
+from tuoke.core.errors import fields_renamed
 from tuoke.core.models import Action
 from tuoke.core.scope import get_for, get_for_action, require
 from tuoke.customers.models import Contact, Customer
@@ -320,7 +318,8 @@ SORTS = {
     "stage_entered_at": "stage_entered_at",
 }
 
-# A service's argument → the input it came from, for the errors' ``field``.
+# A service's argument → the input it came from, for the errors' ``field`` (the service
+# names a stage's required custom field ``custom.<key>`` already).
 INPUT_NAMES = {
     "customer": "customer_id",
     "owner": "owner_id",
@@ -337,24 +336,6 @@ INPUT_NAMES = {
 MOVE_INPUT_NAMES = {"stage": "stage_id", "reason": "reason_id", "lost_reason": "reason_id"}
 
 
-@contextmanager
-def _fields_named(names: dict[str, str]) -> Iterator[None]:
-    """A service's ValidationError naming the API's inputs (``customer`` → ``customer_id``);
-    a required custom field ``custom:<key>`` becomes the path ``custom.<key>``."""
-    try:
-        yield
-    except ValidationError as exc:
-        if not hasattr(exc, "error_dict"):
-            raise
-        renamed: dict[str, Any] = {}
-        for field, errors in exc.error_dict.items():
-            name = names.get(field, field)
-            if name.startswith("custom:"):
-                name = "custom." + name.removeprefix("custom:")
-            renamed.setdefault(name, []).extend(errors)
-        raise ValidationError(renamed) from exc
-
-
 def _opportunities() -> QuerySet[Opportunity]:
     return Opportunity.objects.select_related(
         "customer", "owner", "pipeline", "stage", "lost_reason", "source_lead", "channel"
@@ -365,11 +346,11 @@ def _opportunities() -> QuerySet[Opportunity]:
     )
 
 
-def _lines(user: User, lines: list[dict[str, Any]], field: str = "lines") -> list[dict]:
+def _lines(user: User, lines: list[dict[str, Any]]) -> list[dict]:
     """The lines for the service: each product looked up in the catalogue."""
     found = []
     for index, line in enumerate(lines):
-        product = resolve(user, Product, line.get("product_id"), f"{field}.{index}.product_id")
+        product = resolve(user, Product, line.get("product_id"), f"lines.{index}.product_id")
         found.append(
             {
                 "product": product,
@@ -435,7 +416,7 @@ def create_opportunity(request: HttpRequest, payload: OpportunityCreate):
     data = payload.model_dump()
     customer = resolve(user, Customer, data.pop("customer_id"), "customer_id")
     facts = {name: data[name] for name in OpportunityFacts.model_fields}
-    with _fields_named(INPUT_NAMES):
+    with fields_renamed(INPUT_NAMES):
         opportunity = services.create_opportunity(
             by=user,
             customer=customer,
@@ -465,7 +446,7 @@ def transfer_opportunities(request: HttpRequest, payload: TransferIn):
     if missing:
         get_for_action(user, Opportunity, min(missing), Action.APPROVE)
     to = resolve(user, User, payload.to_user_id, "to_user_id")
-    with _fields_named({**INPUT_NAMES, "to": "to_user_id"}):
+    with fields_renamed({**INPUT_NAMES, "to": "to_user_id"}):
         moved = services.transfer_opportunities(found, to=to, reason=payload.reason, by=user)
     return {"transferred": moved}
 
@@ -499,7 +480,7 @@ def update_opportunity(request: HttpRequest, opportunity_id: RecordId, payload: 
         )
     if "channel_id" in changes:
         changes["channel"] = resolve(user, Channel, changes.pop("channel_id"), "channel_id")
-    with _fields_named(INPUT_NAMES):
+    with fields_renamed(INPUT_NAMES):
         services.update_opportunity(opportunity, by=user, version=payload.version, **changes)
     return get_for(user, _opportunities(), opportunity_id)
 
@@ -521,7 +502,7 @@ def move_opportunity(request: HttpRequest, opportunity_id: RecordId, payload: Mo
     user = request.user
     opportunity = get_for_action(user, _opportunities(), opportunity_id, Action.EDIT)
     stage = _stage(user, required(payload.stage_id, "stage_id"))
-    with _fields_named(MOVE_INPUT_NAMES):
+    with fields_renamed(MOVE_INPUT_NAMES):
         services.move_stage(opportunity, stage, by=user, version=payload.version)
     return get_for(user, _opportunities(), opportunity_id)
 
@@ -531,7 +512,7 @@ def win_opportunity(request: HttpRequest, opportunity_id: RecordId, payload: Win
     """Close an open deal as won (its pipeline's won stage), with an optional note."""
     user = request.user
     opportunity = get_for_action(user, _opportunities(), opportunity_id, Action.EDIT)
-    with _fields_named(MOVE_INPUT_NAMES):
+    with fields_renamed(MOVE_INPUT_NAMES):
         services.win(opportunity, by=user, note=payload.note, version=payload.version)
     return get_for(user, _opportunities(), opportunity_id)
 
@@ -543,7 +524,7 @@ def lose_opportunity(request: HttpRequest, opportunity_id: RecordId, payload: Lo
     user = request.user
     opportunity = get_for_action(user, _opportunities(), opportunity_id, Action.EDIT)
     reason = resolve(user, LostReason, required(payload.reason_id, "reason_id"), "reason_id")
-    with _fields_named(MOVE_INPUT_NAMES):
+    with fields_renamed(MOVE_INPUT_NAMES):
         services.lose(
             opportunity, by=user, reason=reason, note=payload.note, version=payload.version
         )
@@ -559,7 +540,7 @@ def reopen_opportunity(request: HttpRequest, opportunity_id: RecordId, payload: 
     user = request.user
     opportunity = get_for_action(user, _opportunities(), opportunity_id, Action.APPROVE)
     stage = _stage(user, required(payload.stage_id, "stage_id"))
-    with _fields_named(MOVE_INPUT_NAMES):
+    with fields_renamed(MOVE_INPUT_NAMES):
         services.reopen(opportunity, stage=stage, by=user)
     return get_for(user, _opportunities(), opportunity_id)
 
