@@ -118,9 +118,10 @@ def requirable_choices(*, keep: Iterable[str] = ()) -> list[tuple[str, str]]:
     return choices
 
 
-def required_labels(keys: Iterable[str]) -> list[str]:
-    """The labels of a stage's required fields, for the pages."""
-    labels = dict(requirable_choices())
+def required_labels(keys: Iterable[str], labels: dict[str, str] | None = None) -> list[str]:
+    """The labels of a stage's required fields, for the pages; ``labels`` (from
+    ``requirable_choices``) saves reading the custom fields again for each stage."""
+    labels = labels if labels is not None else dict(requirable_choices())
     return [labels.get(key, key) for key in keys]
 
 
