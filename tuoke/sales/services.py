@@ -764,7 +764,9 @@ def move_stage(
 
 
 @transaction.atomic
-def win(opp: Opportunity, *, by: User | None, note: str = "", version: int | None = None):
+def win(
+    opp: Opportunity, *, by: User | None, note: str = "", version: int | None = None
+) -> Opportunity:
     """The deal is won: it enters its pipeline's won stage. (The customer is signed by its
     contract, not here.)"""
     _check_version(opp, version)
