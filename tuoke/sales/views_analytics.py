@@ -56,7 +56,10 @@ class FunnelFilterForm(forms.Form):
     start = forms.DateField(label=gettext_lazy("From"), required=False, widget=DATE_INPUT)
     end = forms.DateField(label=gettext_lazy("Until"), required=False, widget=DATE_INPUT)
     pipeline = forms.ModelChoiceField(
-        label=gettext_lazy("Pipeline"), queryset=Pipeline.objects.none(), required=False
+        label=gettext_lazy("Pipeline"),
+        queryset=Pipeline.objects.none(),
+        required=False,
+        empty_label=None,  # the first, the default pipeline, when none is chosen
     )
     owner = PersonChoiceField(
         label=gettext_lazy("Owner"),
