@@ -431,6 +431,35 @@ def test_a_rep_edits_an_opportunity_and_replaces_its_lines(login, rep_east, east
     assert AuditEntry.objects.filter(object_id=str(east_opp.pk), kind="update").exists()
 
 
+def test_an_edit_keeps_the_lines_posted_as_they_were(login, rep_east, east_customer):
+    from tuoke.sales import services
+
+    opp = services.create_opportunity(
+        customer=east_customer,
+        title="备件",
+        by=rep_east,
+        lines=[{"name": "滤芯", "quantity": Decimal("2"), "unit_price": Decimal("150")}],
+    )
+    client = login(rep_east)
+    rows = client.get(reverse("sales:opportunity_edit", args=[opp.pk])).context["line_rows"]
+    assert [(r["name"], r["quantity"], r["unit_price"]) for r in rows] == [
+        ("滤芯", "2.00", "150.00")
+    ]
+    posted = {f"lines-0-{k}": v for k, v in rows[0].items() if k != "errors"}
+    response = client.post(
+        reverse("sales:opportunity_edit", args=[opp.pk]),
+        _edit_data(
+            opp,
+            expected_close_date="2026-09-30",
+            amount="300",
+            **posted,
+            **{"lines-TOTAL_FORMS": "1"},
+        ),
+    )
+    assert response.status_code == 302
+    assert [line.name for line in opp.lines.all()] == ["滤芯"]
+
+
 def test_an_edit_from_a_stale_form_says_someone_else_changed_it(login, rep_east, east_opp):
     client = login(rep_east)
     stale = _edit_data(east_opp, title="我的改动")

@@ -153,7 +153,7 @@ class OpportunityForm(VersionedForm):
         label=_("Contacts involved"),
         queryset=Contact.objects.none(),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
     owner = PersonChoiceField(
         label=_("Owner"), queryset=User.objects.none(), required=False, empty_label=_("(me)")
@@ -300,6 +300,12 @@ class MoveForm(VersionedForm):
 
 
 class WinForm(VersionedForm):
+    """Ids of its own: the win, lose and reopen dialogs share the opportunity's page."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "win_%s")
+        super().__init__(*args, **kwargs)
+
     note = forms.CharField(
         label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -316,6 +322,7 @@ class LoseForm(VersionedForm):
     )
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "lose_%s")
         super().__init__(*args, **kwargs)
         self.fields["reason"].queryset = LostReason.objects.filter(active=True)
 
@@ -324,6 +331,7 @@ class ReopenForm(forms.Form):
     stage = forms.ModelChoiceField(label=_("Back to stage"), queryset=Stage.objects.none())
 
     def __init__(self, *args, opportunity: Opportunity, **kwargs):
+        kwargs.setdefault("auto_id", "reopen_%s")
         super().__init__(*args, **kwargs)
         self.fields["stage"].queryset = Stage.objects.filter(
             pipeline_id=opportunity.pipeline_id, kind=StageKind.OPEN, active=True

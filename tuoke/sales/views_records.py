@@ -258,7 +258,13 @@ def opportunity_edit(request, pk: int):
         }
         for line in opportunity.lines.all()
     ]
-    formset = line_formset(request.POST or None, initial=lines, products=products)
+    # Posted lines stand on their own: compared with the stored ones, unchanged rows would
+    # count as empty extra forms and be dropped.
+    formset = (
+        line_formset(request.POST, products=products)
+        if request.method == "POST"
+        else line_formset(initial=lines, products=products)
+    )
     line_errors: list[str] = []
     if request.method == "POST":
         forms_valid = form.is_valid()
