@@ -32,10 +32,14 @@ def _deals(people):
     }
 
 
-def _stage_pk(name):
+def records_stage(name):
     from tests.sales import records
 
-    return records.stage(name).pk
+    return records.stage(name)
+
+
+def _stage_pk(name):
+    return records_stage(name).pk
 
 
 def _column(page, name):
@@ -73,9 +77,9 @@ def _drag(page, card, target) -> None:
 
 
 def _unexpected(errors: list[str]) -> list[str]:
-    """The console's errors but the refused move's answer (422), which the browser and
-    htmx both report."""
-    return [e for e in errors if "422" not in e]
+    """The console's errors but the refused moves' answers (422, 409), which the browser
+    and htmx both report."""
+    return [e for e in errors if "422" not in e and "409" not in e]
 
 
 def _stage_of(opportunity):
@@ -146,6 +150,19 @@ def test_a_rep_drags_deals_across_the_board(people, open_page):
     expect(_total(page, "需求确认")).to_have_attribute("data-count", "2")
     deals["mes"].refresh_from_db()
     assert (deals["mes"].status, deals["mes"].lost_reason.name) == ("lost", "价格过高")
+
+    # Someone else moved ERP 升级 meanwhile: the stale card is refused and the board reloads.
+    from tuoke.sales.models import Opportunity
+
+    Opportunity.objects.filter(pk=deals["erp"].pk).update(
+        stage=records_stage("商务谈判"), version=deals["erp"].version + 1
+    )
+    erp = _card(page, "ERP 升级")
+    erp.locator("[data-testid=board-move-select]").select_option(label="初步接洽")
+    erp.locator("[data-testid=board-move-submit]").click()
+    expect(page.locator("[data-testid=board-alert]")).to_contain_text("changed by someone else")
+    expect(_in(page, "商务谈判", "ERP 升级")).to_be_visible()
+    assert _stage_of(deals["erp"]) == "商务谈判"
     assert _unexpected(console.errors) == []
 
 
