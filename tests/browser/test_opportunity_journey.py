@@ -163,4 +163,8 @@ def test_a_rep_moves_a_deal_through_its_stages_and_wins_and_loses(setup, open_pa
     expect(phone.locator("[data-testid=stage-history]")).to_be_visible()
     _no_sideways_scrolling(phone)
     screenshot(phone, "opportunity-journey-phone")
+    phone.goto("/sales/opportunities/")
+    expect(phone.locator("[data-testid=opportunity-row]")).to_have_count(2)
+    _no_sideways_scrolling(phone)
+    screenshot(phone, "opportunity-journey-phone-list")
     assert phone_console.errors == []

@@ -109,11 +109,9 @@ class CellRenderer:
     def render(self, key: str, opp: Opportunity) -> SafeString:
         if key == "opportunity":
             return format_html(
-                '<a href="{}" data-testid="opportunity-link">{}</a>'
-                '<div class="small text-secondary d-md-none">{}</div>',
+                '<a href="{}" data-testid="opportunity-link">{}</a>',
                 reverse("sales:opportunity_detail", args=[opp.pk]),
                 opp.title,
-                opp.customer.display_name,
             )
         if key == "customer":
             return _text(opp.customer.display_name)
