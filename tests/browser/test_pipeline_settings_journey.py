@@ -52,7 +52,10 @@ def test_an_administrator_sets_up_a_renewal_pipeline(people, open_page):
     box = second.bounding_box()
     first.hover()
     page.mouse.down()
+    start = first.bounding_box()
+    page.mouse.move(start["x"] + 5, start["y"] + 15, steps=3)  # a drag starts on a move
     page.mouse.move(box["x"] + 40, box["y"] + box["height"] * 0.8, steps=12)
+    page.wait_for_timeout(200)  # the animation settles before the drop
     page.mouse.up()
     page.wait_for_function(
         """() => [...document.querySelectorAll('[data-pipeline="续约"] [data-testid=open-stages]'
@@ -63,7 +66,7 @@ def test_an_administrator_sets_up_a_renewal_pipeline(people, open_page):
     # The new stage requires the contacts involved.
     card.locator("[data-stage=续约确认] [data-testid=stage-edit]").click()
     form = card.locator("[data-testid=stage-form]")
-    form.get_by_label("contacts involved", exact=True).check()
+    form.get_by_label("contacts involved").check()
     form.locator("input[name=expected_days]").fill("10")
     form.locator("[data-testid=stage-save]").click()
     row = card.locator("[data-stage=续约确认]")
