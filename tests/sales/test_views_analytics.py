@@ -165,3 +165,12 @@ def test_a_manager_picks_a_member_but_never_an_outsider(login, people, data):
     assert (
         rep.get(reverse("sales:close_soon"), {"owner": people["rep_east2"].pk}).status_code == 404
     )
+
+
+def test_someone_without_opportunities_is_refused(login, people, data):
+    client = login(people["marketing1"])
+    for name in ("sales:funnel", "sales:funnel_records", "sales:customers_by_stage"):
+        assert client.get(reverse(name), {**Q1, "measure": "cohort"}).status_code == 403, name
+    assert client.get(reverse("sales:close_soon")).status_code == 403
+    assert client.get("/api/v1/sales/funnel").status_code == 403
+    assert client.get("/api/v1/sales/close-soon").status_code == 403

@@ -179,8 +179,7 @@ def opportunities(user: User, filters: Filters) -> QuerySet[Opportunity]:
 def _first_visits_in(filters: Filters) -> QuerySet:
     """Ids of the opportunities whose stage history starts in the period."""
     return (
-        StageVisit.objects.filter(stage__pipeline=filters.pipeline)
-        .values("opportunity_id")
+        StageVisit.objects.values("opportunity_id")
         .annotate(first=Min("entered_at"))
         .filter(first__gte=filters.start, first__lt=filters.end)
         .values("opportunity_id")
@@ -207,6 +206,10 @@ class Ladder:
             won=next((s for s in stages if s.kind == StageKind.WON), None),
             lost=next((s for s in stages if s.kind == StageKind.LOST), None),
         )
+
+    @property
+    def ids(self) -> list[int]:
+        return [s.pk for s in (*self.open, self.won, self.lost) if s is not None]
 
     @property
     def won_rank(self) -> int:
@@ -285,7 +288,6 @@ class StageFigures:
     next_name: str = ""
     conversion: float | None = None  # reached(next) ÷ reached(this), 0 … 1
     stays: int = 0  # finished stays measured for the days
-    stayed: int = 0  # distinct opportunities behind those stays
     median_days: float | None = None
     p80_days: float | None = None
     bottleneck: bool = False
@@ -373,7 +375,7 @@ def funnel(
     unit: OrgUnit | None = None,
 ) -> Funnel:
     """The funnel of ``pipeline`` for the period [start, end) as ``user`` may see it (see the
-    module's docstring for what each figure means). Four queries whatever the data size."""
+    module's docstring for what each figure means). Five queries whatever the data size."""
     filters = Filters.of(pipeline=pipeline, start=start, end=end, owner_ids=owner_ids, unit=unit)
     ladder = Ladder.of(pipeline)
     scoped = opportunities(user, filters)
@@ -383,7 +385,7 @@ def funnel(
     # Entered: stays that began in the period, one count of opportunities per stage.
     entered = dict(
         StageVisit.objects.filter(
-            stage__pipeline=pipeline,
+            stage_id__in=ladder.ids,
             entered_at__gte=filters.start,
             entered_at__lt=filters.end,
             opportunity__in=scoped.values("pk"),
@@ -400,7 +402,7 @@ def funnel(
     # The cohort, each member with its furthest rank, status and lost reason: one pass over
     # the visits, counted by (furthest rank, status, reason) around it.
     members = (
-        StageVisit.objects.filter(stage__pipeline=pipeline, opportunity__in=scoped.values("pk"))
+        StageVisit.objects.filter(opportunity__in=scoped.values("pk"))
         .values("opportunity_id", "opportunity__status", "opportunity__lost_reason_id")
         .annotate(first=Min("entered_at"), furthest=Max(ladder.rank_case()))
         .filter(first__gte=filters.start, first__lt=filters.end)
@@ -441,7 +443,7 @@ def funnel(
         )
         .annotate(tenths=TenthsOfDays("left_at", "entered_at"))
         .values("stage_id", "tenths")
-        .annotate(n=Count("pk"), opps=Count("opportunity_id", distinct=True))
+        .annotate(n=Count("pk"))
         .order_by()
     )
     buckets: dict[int, dict[int, int]] = defaultdict(dict)
@@ -454,20 +456,6 @@ def funnel(
         median, p80 = (nearest_rank(counts, share) for share in PERCENTILES)
         row.median_days = None if median is None else median / 10
         row.p80_days = None if p80 is None else p80 / 10
-    # Distinct opportunities behind the stays (an opportunity may come back to a stage).
-    stayed = dict(
-        StageVisit.objects.filter(
-            stage_id__in=[s.pk for s in ladder.open],
-            left_at__isnull=False,
-            opportunity__in=scoped.filter(pk__in=_first_visits_in(filters)).values("pk"),
-        )
-        .values("stage_id")
-        .annotate(n=Count("opportunity_id", distinct=True))
-        .values_list("stage_id", "n")
-    )
-    for row in figures:
-        row.stayed = stayed.get(row.stage.pk, 0)
-
     names = dict(pipeline_reasons(list(reasons)))
     result.lost_reasons = sorted(
         (
