@@ -277,17 +277,17 @@ class ReopenIn(Schema):
     model_config = {"json_schema_extra": required_after_fetch("stage_id")}
 
 
-class TransferIn(Schema):
+class OpportunityTransferIn(Schema):
     opportunity_ids: list[RecordId] = Field(min_length=1, max_length=1000, examples=[[12, 13]])
     to_user_id: RecordId = Field(examples=[7])
     reason: Text = Field(min_length=1, max_length=200, examples=["张伟调往华南，商机交接给刘洋"])
 
 
-class TransferOut(Schema):
+class OpportunityTransferOut(Schema):
     transferred: int = Field(description="Opportunities whose owner changed", examples=[2])
 
 
-class VisitOut(Schema):
+class StageVisitOut(Schema):
     stage: StageRef = Field(description="The stage as it is now")
     stage_name: str = Field(description="Its name when the deal entered it", examples=["需求确认"])
     probability: int = Field(description="Its win probability then", examples=[30])
@@ -434,8 +434,8 @@ def create_opportunity(request: HttpRequest, payload: OpportunityCreate):
     return Status(201, get_for(user, _opportunities(), opportunity.pk))
 
 
-@router.post("/opportunities/transfer", response={200: TransferOut, **WRITE_ERRORS})
-def transfer_opportunities(request: HttpRequest, payload: TransferIn):
+@router.post("/opportunities/transfer", response={200: OpportunityTransferOut, **WRITE_ERRORS})
+def transfer_opportunities(request: HttpRequest, payload: OpportunityTransferIn):
     """Hand opportunities over to another user with a reason (a manager's action: `approve`
     on opportunities). All or nothing: one out of the caller's sight is 404, one he sees but
     may not hand out 403, and then none changes owner. Each move is audited."""
@@ -545,7 +545,9 @@ def reopen_opportunity(request: HttpRequest, opportunity_id: RecordId, payload: 
     return get_for(user, _opportunities(), opportunity_id)
 
 
-@router.get("/opportunities/{opportunity_id}/history", response={200: list[VisitOut], **ERRORS})
+@router.get(
+    "/opportunities/{opportunity_id}/history", response={200: list[StageVisitOut], **ERRORS}
+)
 def opportunity_history(request: HttpRequest, opportunity_id: RecordId):
     """The stages the deal went through, oldest first, with the days spent in each (the
     current one until now); names and probabilities as they were when it entered."""

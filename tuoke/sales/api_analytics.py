@@ -42,7 +42,7 @@ class FunnelFilters(Schema):
     unit_id: RecordId | None = Field(None, description="Only owners in this unit and below")
 
 
-class StageOut(Schema):
+class FunnelStageOut(Schema):
     stage: Ref
     probability: int = Field(examples=[50])
     expected_days: int | None = Field(examples=[21])
@@ -88,7 +88,7 @@ class FunnelOut(Schema):
     win_rate_of_cohort: float | None = Field(description="won ÷ cohort", examples=[0.25])
     entered_won: int = Field(description="Opportunities won in the period")
     entered_lost: int = Field(description="Opportunities lost in the period")
-    stages: list[StageOut]
+    stages: list[FunnelStageOut]
     lost_reasons: list[ReasonOut]
     bottleneck: Ref | None = Field(description="The bottleneck stage, if any")
     links: dict[str, str] = Field(description="Drill-down pages: cohort, won, lost, closed")
