@@ -95,6 +95,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tuoke.core.middleware.SteadyDirectoryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -134,7 +135,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept like PostgreSQL's: a new one reads the schema again (a page's first
+    # query) and starts with an empty page cache; with the pragmas below that cost a page of
+    # the customer list a third of its time (bench/README.md).
     # WAL lets the web server and the job worker read while the other writes.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -165,6 +168,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "org.User"
+# Django's model backend, reading the user's unit with him (tuoke/org/backends.py).
+AUTHENTICATION_BACKENDS = ["tuoke.org.backends.UserBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

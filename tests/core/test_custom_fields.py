@@ -179,10 +179,19 @@ def test_it_hides_a_deleted_field_and_brings_it_back_with_the_values(db, custome
     assert cf.shown_values("customer", kept)[0][1] == "E-1"
 
 
-def test_it_lists_fields_in_their_order_in_one_query(all_kinds, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_it_lists_fields_in_their_order_read_once_per_change(
+    all_kinds, admin_user, django_assert_num_queries
+):
+    with django_assert_num_queries(2):  # the directory's fingerprint, the definitions
         keys = [f.key for f in cf.fields_for("customer")]
     assert keys == [f.key for f in all_kinds]
+    with django_assert_num_queries(1):  # the fingerprint: the definitions come from the cache
+        assert [f.key for f in cf.fields_for("customer")] == keys
+    # A change is read at once, whichever process made it (it moves the fingerprint).
+    cf.update_custom_field(all_kinds[0], by=admin_user, label="ERP 代码")
+    assert cf.fields_for("customer")[0].label == "ERP 代码"
+    cf.delete_custom_field(all_kinds[1], by=admin_user)
+    assert "notes" not in [f.key for f in cf.fields_for("customer")]
 
 
 # --- clean_values ------------------------------------------------------------------------------
@@ -371,11 +380,11 @@ def test_it_shows_only_alive_fields_values_in_field_order(all_kinds, django_asse
 
 def test_it_reads_the_definitions_once_per_request(all_kinds, rf, django_assert_num_queries):
     request = rf.get("/")
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # the directory's fingerprint, the definitions
         first = cf.fields_for_request(request, "customer")
         assert cf.fields_for_request(request, "customer") is first
     assert [f.key for f in first] == [f.key for f in all_kinds]
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(2):  # the fingerprint each time, the definitions cached
         cf.fields_for_request(None, "customer")
         cf.fields_for_request(rf.get("/"), "customer")
 

@@ -105,16 +105,20 @@ def test_the_page_costs_the_same_queries_with_any_columns_and_views(rep, book, m
     for i in range(30):
         _lead(marketing, f"客户{i:02d}", owner=rep)
     client = login(rep)
+    # Each count after a first view, which fills the caches kept under the directory's
+    # fingerprint (grants, saved views, custom fields; a saved view changes it).
+    _get(client)
     with CaptureQueriesContext(connection) as plain:
         page = _get(client).content.decode()
     assert page.count('data-testid="lead-row"') == 25
     saved_views.set_columns(user=rep, list_key="leads", columns=["unit", "region", "updated"])
     for name in ("新线索", "展会", "本周"):
         saved_views.save_view(by=rep, list_key="leads", name=name, query="status=new")
+    _get(client)
     with CaptureQueriesContext(connection) as wide:
         page = _get(client).content.decode()
     assert page.count('data-testid="lead-row"') == 25 and "华东销售组" in page
-    assert len(wide.captured_queries) == len(plain.captured_queries) <= 12
+    assert len(wide.captured_queries) == len(plain.captured_queries) <= 9
 
 
 # --- Saved views ---------------------------------------------------------------------------------

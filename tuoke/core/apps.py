@@ -13,9 +13,9 @@ class CoreConfig(AppConfig):
         from tuoke.web.navigation import NavEntry, register
 
         from . import directory, signals  # noqa: F401
-        from .models import Action, Scope
+        from .models import Action, CustomField, SavedView, Scope
 
-        directory.watch(User, OrgUnit, Role, RoleGrant)
+        directory.watch(User, OrgUnit, Role, RoleGrant, CustomField, SavedView)
 
         # Everyone keeps his own saved views (and reads those his team shares with him).
         personal = dict.fromkeys(

@@ -106,8 +106,16 @@ def target_label(target: str) -> str:
 
 
 def fields_for(target: str) -> list[CustomField]:
-    """The alive definitions of a record type, in their order (one query)."""
-    return list(CustomField.objects.filter(target=target).order_by("sort_order", "label", "pk"))
+    """The alive definitions of a record type, in their order: read once per change of the
+    directory (whose fingerprint counts the definitions, ``tuoke.core.directory``)."""
+    from . import directory
+
+    return directory.cached(
+        f"custom_fields:{target}",
+        lambda: list(
+            CustomField.objects.filter(target=target).order_by("sort_order", "label", "pk")
+        ),
+    )
 
 
 def _clean_choices(kind: str, choices: Iterable[str] | None) -> list[str]:

@@ -1,4 +1,5 @@
-"""Caching what pages build from the directory: people, units, roles and tags.
+"""Caching what pages build from the directory: people, units, roles and their grants, tags,
+custom field definitions and saved views.
 
 Lists offer every colleague the user may see as an owner filter, every unit, every tag. Built
 for each page view that is hundreds of model instances and options (a third of the customer
@@ -14,11 +15,14 @@ made it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, TypeVar
 
 from django.core.cache import cache
 from django.db import connection, models
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import get_language
 
 if TYPE_CHECKING:
@@ -30,6 +34,8 @@ TIMEOUT = 600  # seconds; pieces of an outdated fingerprint are never read again
 
 _watched: list[type[models.Model]] = []
 _sql: str | None = None
+# Within ``steady()`` the fingerprint read first (a list of it once read); None outside.
+_steady: ContextVar[list[str] | None] = ContextVar("directory_steady", default=None)
 
 
 def watch(*watched: type[models.Model]) -> None:
@@ -47,7 +53,31 @@ def watch(*watched: type[models.Model]) -> None:
         for table in tables:
             if table not in _watched:
                 _watched.append(table)
+                post_save.connect(_forget, sender=table, dispatch_uid=f"directory:{table}")
+                post_delete.connect(_forget, sender=table, dispatch_uid=f"directory:{table}")
+        for f in model._meta.local_many_to_many:
+            m2m_changed.connect(
+                _forget, sender=f.remote_field.through, dispatch_uid=f"directory:m2m:{f}"
+            )
     _sql = None
+
+
+@contextmanager
+def steady() -> Iterator[None]:
+    """Within this block the fingerprint is read once, not by each piece: for a request
+    that changes nothing (GET, HEAD; ``tuoke.core.middleware``), whose page reads a dozen
+    pieces. A write to a watched table through the ORM within it reads it afresh."""
+    token = _steady.set([])
+    try:
+        yield
+    finally:
+        _steady.reset(token)
+
+
+def _forget(**kwargs) -> None:
+    held = _steady.get()
+    if held:
+        held.clear()
 
 
 def _fingerprint_sql() -> str:
@@ -73,18 +103,33 @@ def _fingerprint_sql() -> str:
 def version() -> str:
     """The directory's fingerprint: it changes with every write to a watched table."""
     global _sql
+    held = _steady.get()
+    if held:
+        return held[0]
     if _sql is None:
         _sql = _fingerprint_sql()
     with connection.cursor() as cursor:
         cursor.execute(_sql)
         row = cursor.fetchone()
-    return hashlib.blake2b(repr(row).encode(), digest_size=8).hexdigest()
+    found = hashlib.blake2b(repr(row).encode(), digest_size=8).hexdigest()
+    if held is not None:
+        held.append(found)
+    return found
 
 
 def cached_for(user: User, name: str, build: Callable[[], T]) -> T:
     """``build()``'s result for ``user`` in the active language, kept until the directory
     changes."""
-    key = f"directory:{name}:{user.pk}:{get_language()}:{version()}"
+    return _cached(f"directory:{name}:{user.pk}:{get_language()}:{version()}", build)
+
+
+def cached(name: str, build: Callable[[], T]) -> T:
+    """``build()``'s result for everyone, kept until the directory changes (e.g. the custom
+    field definitions of a record type)."""
+    return _cached(f"directory:{name}:{version()}", build)
+
+
+def _cached(key: str, build: Callable[[], T]) -> T:
     found = cache.get(key)
     if found is None:
         found = build()

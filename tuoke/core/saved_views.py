@@ -64,6 +64,16 @@ def views_for(user: User, list_key: str) -> QuerySet[SavedView]:
     )
 
 
+def views_list(user: User, list_key: str) -> list[SavedView]:
+    """``views_for`` as a list, read once per change of the directory (its fingerprint
+    counts saved views and people)."""
+    from . import directory
+
+    return directory.cached_for(
+        user, f"saved_views:{list_key}", lambda: list(views_for(user, list_key))
+    )
+
+
 def get_view_for(user: User, list_key: str, pk, action: str = Action.VIEW) -> SavedView:
     """One view of the list for an action: 404 when he may not see it, 403 when he sees it
     (shared by a teammate) but may not change it."""

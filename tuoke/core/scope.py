@@ -39,21 +39,31 @@ def recyclable_types() -> dict[str, type[TrackedModel]]:
 
 
 def grants_of(user: User) -> dict[tuple[str, str], int]:
-    """(record type, action) → widest scope over all the user's roles; cached on the user."""
+    """(record type, action) → widest scope over all the user's roles; kept on the user
+    object and, between requests, under the directory's fingerprint (roles, grants and
+    people are in it)."""
     cached = getattr(user, "_tuoke_grants", None)
     if cached is not None:
         return cached
     grants: dict[tuple[str, str], int] = {}
     if user.is_authenticated and user.is_active:
-        from tuoke.org.models import RoleGrant
+        from . import directory
 
-        rows = RoleGrant.objects.filter(
-            role__users=user, role__deleted_at__isnull=True
-        ).values_list("record_type", "action", "scope")
-        for record_type, action, scope in rows:
-            key = (record_type, action)
-            grants[key] = max(grants.get(key, Scope.NONE), scope)
+        grants = directory.cached_for(user, "grants", lambda: _read_grants(user))
     user._tuoke_grants = grants  # type: ignore[union-attr]
+    return grants
+
+
+def _read_grants(user: User) -> dict[tuple[str, str], int]:
+    from tuoke.org.models import RoleGrant
+
+    grants: dict[tuple[str, str], int] = {}
+    rows = RoleGrant.objects.filter(role__users=user, role__deleted_at__isnull=True).values_list(
+        "record_type", "action", "scope"
+    )
+    for record_type, action, scope in rows:
+        key = (record_type, action)
+        grants[key] = max(grants.get(key, Scope.NONE), scope)
     return grants
 
 

@@ -86,7 +86,7 @@ def _form_page(request, pages: ListPages, form, *, view: SavedView | None, statu
 def saved_view_list(request, pages: ListPages):
     """The views the user may open on the list, his default marked; his own can be edited."""
     user = request.user
-    views = list(saved_views.views_for(user, pages.list_key))
+    views = saved_views.views_list(user, pages.list_key)
     default = saved_views.default_view(user, pages.list_key)
     rows = [
         {

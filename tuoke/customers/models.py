@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 from tuoke.core.custom_fields import HasCustomFields
@@ -228,6 +229,16 @@ class Customer(OwnedModel, HasCustomFields):
         """Collaborators reach a customer beside its owner's scope: read, or edit if granted."""
         if action not in (Action.VIEW, Action.EDIT):
             return None
+        # Read once per user object (a request's; a list asks for its page and its count)
+        # until a collaborator is added or removed in this process.
+        memo: dict[str, tuple[int, Q]] = user.__dict__.setdefault("_tuoke_shared_customers", {})
+        held = memo.get(action)
+        if held is None or held[0] != _collaborations_changed[0]:
+            held = memo[action] = (_collaborations_changed[0], cls._shared_ids_q(user, action))
+        return held[1]
+
+    @classmethod
+    def _shared_ids_q(cls, user, action: str) -> Q:
         links = Collaborator.objects.filter(user=user)
         if action == Action.EDIT:
             links = links.filter(access=Collaborator.Access.EDIT)
@@ -239,6 +250,14 @@ class Customer(OwnedModel, HasCustomFields):
         if len(ids) > SHARED_IDS_LIMIT:
             return Q(pk__in=Subquery(links.values("customer_id")))
         return Q(pk__in=ids)
+
+
+# How often collaborators were written in this process (see Customer.shared_q).
+_collaborations_changed = [0]
+
+
+def _collaborations_written(**kwargs) -> None:
+    _collaborations_changed[0] += 1
 
 
 class Collaborator(models.Model):
@@ -407,3 +426,7 @@ class AccessRequest(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
+
+
+post_save.connect(_collaborations_written, sender=Collaborator)
+post_delete.connect(_collaborations_written, sender=Collaborator)

@@ -183,7 +183,7 @@ def lead_list(request):
         default = saved_views.default_view(user, LIST_KEY)
         if default is not None:
             return redirect(PAGES.view_url(default))
-    views = list(saved_views.views_for(user, LIST_KEY))
+    views = saved_views.views_list(user, LIST_KEY)
     for view in views:
         view.open_url = PAGES.view_url(view)
     current_view = next((v for v in views if str(v.pk) == params.get("view")), None)

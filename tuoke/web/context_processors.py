@@ -1,17 +1,13 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject, lazy
 
-from .navigation import entries_for
+from .navigation import active_entry, entries_for
 
 
 def shell(request):
-    """What the layout needs on every page: the navigation and the active entry."""
+    """What the layout needs on every page: the navigation and the active entry, worked
+    out only when a page asks (the sidebar is cached, ``tuoke_ui.sidebar``)."""
     user = getattr(request, "user", None)
-    nav = entries_for(user) if user is not None else []
-    path = request.path
-    active = ""
-    best = 0
-    for entry in nav:
-        url = entry.url
-        if (path == url or (url != "/" and path.startswith(url))) and len(url) > best:
-            active, best = entry.key, len(url)
+    nav = SimpleLazyObject(lambda: entries_for(user) if user is not None else [])
+    active = lazy(lambda: active_entry(nav, request.path), str)()
     return {"nav_entries": nav, "nav_active": active, "debug_mode": settings.DEBUG}

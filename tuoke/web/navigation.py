@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.functional import Promise
 
 from tuoke.core.scope import can
@@ -31,10 +31,19 @@ class NavEntry:
 
     @property
     def url(self) -> str:
-        return reverse(self.url_name)
+        return _url(self.url_name, get_script_prefix())
 
 
 _entries: dict[str, NavEntry] = {}
+_urls: dict[tuple[str, str], str] = {}
+
+
+def _url(url_name: str, prefix: str) -> str:
+    """Entries' addresses never change while the process runs: reversed once."""
+    key = (url_name, prefix)
+    if key not in _urls:
+        _urls[key] = reverse(url_name)
+    return _urls[key]
 
 
 def register(entry: NavEntry) -> None:
@@ -45,3 +54,13 @@ def entries_for(user) -> list[NavEntry]:
     if not user.is_authenticated:
         return []
     return [e for e in sorted(_entries.values(), key=lambda e: e.order) if e.allowed(user)]
+
+
+def active_entry(entries, path: str) -> str:
+    """The key of the entry whose address is the longest start of ``path``."""
+    active, best = "", 0
+    for entry in entries:
+        url = entry.url
+        if (path == url or (url != "/" and path.startswith(url))) and len(url) > best:
+            active, best = entry.key, len(url)
+    return active
