@@ -1,6 +1,6 @@
 """The funnel's figures, counted by hand on tests/sales/funnel_data.py."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -195,3 +195,17 @@ def test_customers_by_stage_counts_distinct_customers_per_rep(people, data):
     assert listed.count() == 3
     assert listed.values("customer").distinct().count() == 2
     assert Opportunity.objects.count() == 8
+
+
+@pytest.mark.parametrize(
+    ("period", "today", "expected"),
+    [
+        ("month", date(2026, 12, 31), (date(2026, 12, 1), date(2027, 1, 1))),
+        ("quarter", date(2026, 11, 24), (date(2026, 10, 1), date(2027, 1, 1))),
+        ("quarter", date(2026, 2, 28), (date(2026, 1, 1), date(2026, 4, 1))),
+        ("quarter", date(2026, 4, 1), (date(2026, 4, 1), date(2026, 7, 1))),
+        ("year", date(2026, 11, 24), (date(2026, 1, 1), date(2027, 1, 1))),
+    ],
+)
+def test_periods_run_from_their_first_day_to_the_next_periods(period, today, expected):
+    assert queries.period_bounds(period, today) == expected
