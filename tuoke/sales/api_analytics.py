@@ -67,7 +67,7 @@ class FunnelStageOut(Schema):
     )
 
 
-class ReasonOut(Schema):
+class FunnelLostReasonOut(Schema):
     reason: Ref | None = Field(description="None: lost without a reason")
     count: int
     link: str
@@ -89,7 +89,7 @@ class FunnelOut(Schema):
     entered_won: int = Field(description="Opportunities won in the period")
     entered_lost: int = Field(description="Opportunities lost in the period")
     stages: list[FunnelStageOut]
-    lost_reasons: list[ReasonOut]
+    lost_reasons: list[FunnelLostReasonOut]
     bottleneck: Ref | None = Field(description="The bottleneck stage, if any")
     links: dict[str, str] = Field(description="Drill-down pages: cohort, won, lost, closed")
 
@@ -99,7 +99,7 @@ class CloseSoonFilters(Schema):
     limit: int = Field(20, ge=1, le=100)
 
 
-class RankedOut(Schema):
+class CloseSoonItemOut(Schema):
     opportunity: Ref
     customer: Ref
     stage: Ref
@@ -116,7 +116,7 @@ class RankedOut(Schema):
 class CloseSoonOut(Schema):
     ranker: str = Field(description="The ranking in use", examples=["stage"])
     owner: PersonRef
-    items: list[RankedOut]
+    items: list[CloseSoonItemOut]
 
 
 # --- Handlers ---------------------------------------------------------------------------------
