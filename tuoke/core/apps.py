@@ -13,9 +13,9 @@ class CoreConfig(AppConfig):
         from tuoke.web.navigation import NavEntry, register
 
         from . import directory, signals  # noqa: F401
-        from .models import Action, CustomField, SavedView, Scope
+        from .models import Action, CustomField, ListPreference, SavedView, Scope
 
-        directory.watch(User, OrgUnit, Role, RoleGrant, CustomField, SavedView)
+        directory.watch(User, OrgUnit, Role, RoleGrant, CustomField, SavedView, ListPreference)
 
         # Everyone keeps his own saved views (and reads those his team shares with him).
         personal = dict.fromkeys(

@@ -90,6 +90,8 @@ def _fingerprint_sql() -> str:
         names = {f.name: f.column for f in model._meta.concrete_fields}
         if "version" in names:
             columns.append(f"SUM({quote(names['version'])}) FROM {table}")
+        elif "updated_at" in names:  # e.g. list preferences: their last change
+            columns.append(f"MAX({quote(names['updated_at'])}) FROM {table}")
         else:  # a link or grant table, rewritten rather than updated: its numbers
             columns += [
                 f"SUM({quote(f.column)}) FROM {table}"

@@ -183,9 +183,15 @@ def set_default_view(*, user: User, list_key: str, view: SavedView | None) -> No
 
 
 def chosen_columns(user: User, list_key: str) -> list[str]:
-    """The columns the user chose for the list, in his order ([]: he has not chosen)."""
-    pref = preference(user, list_key)
-    return list(pref.columns) if pref is not None else []
+    """The columns the user chose for the list, in his order ([]: he has not chosen); read
+    once per change of the directory, whose fingerprint counts list preferences."""
+    from . import directory
+
+    def read() -> list[str]:
+        pref = preference(user, list_key)
+        return list(pref.columns) if pref is not None else []
+
+    return directory.cached_for(user, f"columns:{list_key}", read)
 
 
 @transaction.atomic
