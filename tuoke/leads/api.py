@@ -227,6 +227,28 @@ class ConvertContact(Schema):
     email: Text = Field("", max_length=254)
 
 
+class ConvertOpportunity(Schema):
+    """The opportunity to open with the conversion; what is left out is taken from the lead
+    (title from the first line of its needs, amount from a budget they mention)."""
+
+    title: Text | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        examples=["MES 一期"],
+        description="Default: from the needs",
+    )
+    amount: Decimal | None = Field(
+        None,
+        ge=0,
+        max_digits=16,
+        decimal_places=2,
+        examples=["1360000.00"],
+        description="Default: the budget the needs mention; null: none",
+    )
+    expected_close_date: date | None = Field(None, examples=["2026-12-20"])
+
+
 class ConvertIn(Schema):
     customer_id: RecordId | None = Field(
         None, description="Attach to this existing customer (edit needed) instead of a new one"
@@ -240,6 +262,16 @@ class ConvertIn(Schema):
     allow_similar: bool = Field(
         False, description="True after the user checked the similar customers he was shown"
     )
+    opportunity: ConvertOpportunity | None = Field(
+        None,
+        description=(
+            "Also open an opportunity (needs the right to create opportunities); {} takes "
+            "everything from the lead; leave out for none. Errors name `opportunity.…`"
+        ),
+        examples=[
+            {"title": "MES 一期", "amount": "1360000.00", "expected_close_date": "2026-12-20"}
+        ],
+    )
 
 
 class ConversionOut(Schema):
@@ -247,6 +279,9 @@ class ConversionOut(Schema):
     customer: Ref
     contact: Ref | None
     created: bool = Field(description="True when a new customer was created")
+    opportunity: Ref | None = Field(
+        None, description="The opportunity opened with the conversion, when one was asked for"
+    )
 
 
 class AssignIn(Schema):
@@ -514,9 +549,15 @@ def unclean_lead(request: HttpRequest, lead_id: RecordId, payload: UncleanIn):
 def convert_lead(request: HttpRequest, lead_id: RecordId, payload: ConvertIn):
     """Convert the lead into a new customer and contact (the customers' duplicate check
     applies: 400 `duplicate`, or `similar` unless `allow_similar`), or attach it to an
-    existing customer. Errors name `customer.…` and `contact.…` fields."""
+    existing customer; with `opportunity`, open an opportunity too (its id comes back).
+    Errors name `customer.…`, `contact.…` and `opportunity.…` fields, and undo it all."""
     lead = get_for_action(request.user, _leads(), lead_id, Action.EDIT)
     customer = resolve(request.user, Customer, payload.customer_id, "customer_id")
+    opportunity = None
+    if payload.opportunity is not None:
+        opportunity = payload.opportunity.model_dump(exclude_unset=True)
+        if opportunity.get("title") is None:
+            opportunity.pop("title", None)  # null: the title from the needs
     with _fields_named(INPUT_NAMES):
         result = services.convert_lead(
             lead,
@@ -525,13 +566,16 @@ def convert_lead(request: HttpRequest, lead_id: RecordId, payload: ConvertIn):
             customer_facts=payload.customer.model_dump() if payload.customer else None,
             contact_facts=payload.contact.model_dump() if payload.contact else None,
             allow_similar=payload.allow_similar,
+            opportunity=opportunity,
         )
     contact = result.contact
+    opened = result.opportunity
     return {
         "lead": get_for(request.user, _leads(), lead_id),
         "customer": {"id": result.customer.pk, "name": result.customer.display_name},
         "contact": {"id": contact.pk, "name": contact.name} if contact else None,
         "created": result.created,
+        "opportunity": {"id": opened.pk, "name": opened.title} if opened else None,
     }
 
 

@@ -182,6 +182,24 @@ class ConvertForm(forms.Form):
     allow_similar = forms.BooleanField(
         label=_("I checked the similar customers: this is a different company"), required=False
     )
+    opportunity = forms.BooleanField(
+        label=_("Also create an opportunity"),
+        required=False,
+        widget=forms.CheckboxInput(
+            attrs={"x-model": "opportunity", "data-testid": "with-opportunity"}
+        ),
+    )
+    opportunity_title = forms.CharField(
+        label=_("Opportunity title"), max_length=200, required=False
+    )
+    opportunity_amount = forms.DecimalField(
+        label=_("Amount"), max_digits=16, decimal_places=2, min_value=0, required=False
+    )
+    opportunity_expected_close_date = forms.DateField(
+        label=_("Expected close date"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
 
     CUSTOMER_FIELDS = ("legal_name", "short_name", "credit_code", "industry", "province", "city")
     CONTACT_FIELDS = {
@@ -192,12 +210,38 @@ class ConvertForm(forms.Form):
         "email": "contact_email",
     }
 
-    def __init__(self, *args, targets=(), **kwargs):
+    OPPORTUNITY_FIELDS = {
+        "title": "opportunity_title",
+        "amount": "opportunity_amount",
+        "expected_close_date": "opportunity_expected_close_date",
+    }
+
+    def __init__(self, *args, targets=(), with_opportunity=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["target"].choices = [
             (NEW_CUSTOMER, _("A new customer")),
             *((str(c.pk), c.display_name) for c in targets),
         ]
+        if not with_opportunity:  # no right to create opportunities: no such choice
+            for name in ("opportunity", *self.OPPORTUNITY_FIELDS.values()):
+                del self.fields[name]
+
+    def clean(self):
+        cleaned = super().clean()
+        if "opportunity" in self.fields and not cleaned.get("opportunity"):
+            # The hidden opportunity fields do not count when no opportunity is wanted.
+            for name in self.OPPORTUNITY_FIELDS.values():
+                self._errors.pop(name, None)
+        return cleaned
+
+    def opportunity_bound_fields(self) -> list:
+        return [self[name] for name in self.OPPORTUNITY_FIELDS.values() if name in self.fields]
+
+    def opportunity_facts(self) -> dict | None:
+        """The facts of the opportunity to open with the conversion, or None for none."""
+        if not self.cleaned_data.get("opportunity"):
+            return None
+        return {key: self.cleaned_data.get(name) for key, name in self.OPPORTUNITY_FIELDS.items()}
 
     def customer_bound_fields(self) -> list:
         return [self[name] for name in self.CUSTOMER_FIELDS]
@@ -219,6 +263,8 @@ class ConvertForm(forms.Form):
             return name
         if prefix == "contact":
             return self.CONTACT_FIELDS.get(name or "name")
+        if prefix == "opportunity" and self.OPPORTUNITY_FIELDS.get(name) in self.fields:
+            return self.OPPORTUNITY_FIELDS[name]
         return None
 
 

@@ -659,6 +659,7 @@ class Conversion:
     customer: Customer
     contact: Contact | None
     created: bool  # a new customer, not an existing one
+    opportunity: Any = None  # the opportunity the conversion asked for (sales.Opportunity)
 
 
 def _prefixed(exc: ValidationError, prefix: str, renames: dict[str, str]) -> ValidationError:
@@ -705,7 +706,8 @@ def convert_lead(
     origin (``customer.source_leads``). Errors are named after the input: ``customer.…``,
     ``contact.…``. ``opportunity`` (facts, possibly empty) asks the receivers of
     ``lead_converted`` for an opportunity too (the sales app opens one, its errors named
-    ``opportunity.…``); None asks for none.
+    ``opportunity.…``, and the caller needs the right to create opportunities); None asks
+    for none.
     """
     if lead.status == LeadStatus.CONVERTED:
         raise lead_error(
@@ -717,6 +719,8 @@ def convert_lead(
             _("This lead is cleaned; bring it back before converting it."),
             LeadError.CLEANED,
         )
+    if opportunity is not None and by is not None:
+        require(by, "opportunity", Action.CREATE)
     customer_facts = dict(customer_facts if customer_facts is not None else customer_facts_of(lead))
     contact_facts = dict(contact_facts if contact_facts is not None else contact_facts_of(lead))
     contact_facts = {k: v.strip() if isinstance(v, str) else v for k, v in contact_facts.items()}
@@ -786,7 +790,11 @@ def convert_lead(
         by=by,
         opportunity=opportunity,
     )
-    return Conversion(customer=customer, contact=contact, created=created)
+    opened = None
+    if opportunity is not None and hasattr(lead, "opportunities"):
+        # The receiver opened it with this lead as its source (``Opportunity.source_lead``).
+        opened = lead.opportunities.order_by("-pk").first()
+    return Conversion(customer=customer, contact=contact, created=created, opportunity=opened)
 
 
 # --- Channels and their costs -------------------------------------------------------------------

@@ -373,6 +373,25 @@ def _conversion_targets(user, report, query: str) -> list[Customer]:
     return list(editable.filter(condition).order_by("short_name", "pk")[:20])
 
 
+def _may_open_opportunity(user) -> bool:
+    """Whether the conversion page offers an opportunity too: someone (the sales app) answers
+    the conversion's ask, and the user may create opportunities."""
+    return services.lead_converted.has_listeners(Lead) and can(user, "opportunity", Action.CREATE)
+
+
+def _opportunity_initial(lead: Lead) -> dict:
+    """The opportunity fields as the sales app would fill them from the lead; ticked when the
+    lead tells what they need."""
+    from tuoke.sales.services import opportunity_facts_of  # the sales app's rule, read lazily
+
+    facts = opportunity_facts_of(lead)
+    return {
+        "opportunity": bool((lead.needs or "").strip()),
+        "opportunity_title": facts["title"],
+        "opportunity_amount": facts["amount"],
+    }
+
+
 @login_required
 def lead_convert(request, pk: int):
     """Convert a lead into a new customer and contact (pre-filled from the lead), or attach it
@@ -395,6 +414,9 @@ def lead_convert(request, pk: int):
         **customer_facts,
         **{f"contact_{k}": v for k, v in contact.items()},
     }
+    with_opportunity = _may_open_opportunity(user)
+    if with_opportunity:
+        initial.update(_opportunity_initial(lead))
     if request.method == "POST":
         chosen = request.POST.get("target", "")
         if chosen.isdigit() and not any(str(t.pk) == chosen for t in targets):
@@ -402,7 +424,9 @@ def lead_convert(request, pk: int):
             extra = Customer.objects.visible_to(user, Action.EDIT).filter(pk=int(chosen)).first()
             if extra is not None:
                 targets.append(extra)
-    form = ConvertForm(request.POST or None, targets=targets, initial=initial)
+    form = ConvertForm(
+        request.POST or None, targets=targets, initial=initial, with_opportunity=with_opportunity
+    )
     if request.method == "POST" and form.is_valid():
         target = form.cleaned_data["target"]
         customer = None
@@ -416,6 +440,7 @@ def lead_convert(request, pk: int):
                 customer_facts=form.customer_facts() if customer is None else None,
                 contact_facts=form.contact_facts(),
                 allow_similar=form.cleaned_data["allow_similar"],
+                opportunity=form.opportunity_facts() if with_opportunity else None,
             )
         except ValidationError as exc:
             by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
@@ -423,11 +448,28 @@ def lead_convert(request, pk: int):
                 for error in errors:
                     form.add_error(form.field_for(name) if name else None, error)
         else:
-            messages.success(
-                request,
-                _("Lead “%(lead)s” was converted into the customer “%(customer)s”.")
-                % {"lead": lead, "customer": result.customer.display_name},
-            )
+            opportunity = result.opportunity
+            if opportunity is None:
+                messages.success(
+                    request,
+                    _("Lead “%(lead)s” was converted into the customer “%(customer)s”.")
+                    % {"lead": lead, "customer": result.customer.display_name},
+                )
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "Lead “%(lead)s” was converted into the customer “%(customer)s” "
+                        "and the opportunity “%(opportunity)s”."
+                    )
+                    % {
+                        "lead": lead,
+                        "customer": result.customer.display_name,
+                        "opportunity": opportunity.title,
+                    },
+                )
+                if may_act_on(user, opportunity, Action.VIEW):
+                    return redirect(reverse("sales:opportunity_detail", args=[opportunity.pk]))
             if may_act_on(user, result.customer, Action.VIEW):
                 return redirect(customer_url(result.customer))
             return redirect("leads:lead_detail", pk=lead.pk)
@@ -439,6 +481,7 @@ def lead_convert(request, pk: int):
             "lead": lead,
             "candidates": _candidate_rows(user, report),
             "query": query,
+            "with_opportunity": with_opportunity,
         },
     )
 
