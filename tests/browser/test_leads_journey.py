@@ -1,6 +1,7 @@
 """A lead's way to a customer: marketing enters it from the website form's channel, the
-round-robin rule gives it to a rep, and the rep opens it on his phone, converts it and lands
-on the new customer's page, which shows where the customer came from."""
+round-robin rule gives it to a rep, and the rep opens it on his phone, converts it with an
+opportunity from its needs, lands on that opportunity (its source lead shown) and follows it to
+the new customer's page, which shows where the customer came from."""
 
 import pytest
 from playwright.sync_api import expect
@@ -54,8 +55,26 @@ def test_marketing_enters_a_lead_the_rule_assigns_it_and_the_rep_converts_it(peo
     phone.wait_for_url("**/convert/")
     assert phone.input_value("#id_short_name") == "腾达精密"
     assert phone.input_value("#id_contact_mobile") == "138 0013 8000"
+    # The lead tells what they need: the opportunity box is ticked, its title from the needs.
+    expect(phone.locator("[data-testid=with-opportunity]")).to_be_checked()
+    expect(phone.locator("#id_opportunity_title")).to_have_value("年底前采购 20 台五轴加工中心")
+    phone.locator("[data-testid=with-opportunity]").uncheck()
+    expect(phone.locator("[data-testid=opportunity-fields]")).to_be_hidden()
+    phone.locator("[data-testid=with-opportunity]").check()
+    expect(phone.locator("[data-testid=opportunity-fields]")).to_be_visible()
+    phone.fill("#id_opportunity_title", "五轴加工中心 20 台")
+    phone.fill("#id_opportunity_amount", "1360000")
+    phone.fill("#id_opportunity_expected_close_date", "2026-12-20")
     screenshot(phone, "leads-journey-convert")
     phone.click("[data-testid=convert]")
+    phone.wait_for_url("**/opportunities/*/")
+    assert phone.locator("[data-testid=opportunity-title]").inner_text() == "五轴加工中心 20 台"
+    facts = phone.locator("dl", has=phone.locator("[data-fact=customer]"))
+    source = facts.locator("dt", has_text="来源线索").locator("xpath=following-sibling::dd[1]")
+    assert source.inner_text() == "腾达精密"
+    assert _no_horizontal_scroll(phone)
+    screenshot(phone, "leads-journey-opportunity")
+    phone.locator("[data-fact=customer] a").click()
     phone.wait_for_url("**/customers/*/")
     assert phone.locator("[data-testid=customer-name]").inner_text() == "腾达精密"
     origin = phone.locator("[data-testid=customer-origin]")
@@ -65,6 +84,8 @@ def test_marketing_enters_a_lead_the_rule_assigns_it_and_the_rep_converts_it(peo
 
     lead = Lead.objects.get(short_name="腾达精密")
     assert lead.status == LeadStatus.CONVERTED and lead.converted_customer.owner == rep
+    opportunity = lead.opportunities.get()
+    assert (opportunity.owner, opportunity.amount) == (rep, 1360000)
     assert desk_console.errors == [] and phone_console.errors == []
 
 
