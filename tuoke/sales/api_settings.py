@@ -1,5 +1,7 @@
 """The API of pipelines, stages, lost reasons and products: everyone reads them (the forms of
-opportunities need them), administrators change them (parse → tuoke.sales.config → schema)."""
+opportunities need them), administrators change them (parse → tuoke.sales.config → schema).
+Stages and lost reasons are read under their own record types and changed under the
+"pipeline" grant, like their pipelines."""
 
 from decimal import Decimal
 from typing import Any
@@ -206,6 +208,14 @@ def _stages() -> QuerySet[Stage]:
     return Stage.objects.filter(pipeline__deleted_at__isnull=True).select_related("pipeline")
 
 
+def _to_administer(request: HttpRequest, queryset: QuerySet, pk: int):
+    """A stage or lost reason to change: 404 when out of the user's sight, 403 when he does
+    not administer pipelines (their grant covers stages and lost reasons)."""
+    record = get_for(request.user, queryset, pk)
+    require(request.user, "pipeline", Action.ADMINISTER)
+    return record
+
+
 def _pipeline_for(request: HttpRequest, pk: int, action: str = Action.VIEW) -> Pipeline:
     if action == Action.VIEW:
         return get_for(request.user, _pipelines(), pk)
@@ -282,7 +292,7 @@ def read_stage(request: HttpRequest, stage_id: RecordId):
 def update_stage(request: HttpRequest, stage_id: RecordId, payload: StageUpdate):
     """Change a stage; the opportunities' stage history keeps the names and probabilities it
     was entered with."""
-    stage = get_for_action(request.user, _stages(), stage_id, Action.ADMINISTER)
+    stage = _to_administer(request, _stages(), stage_id)
     changes: dict[str, Any] = sent(payload, nullable={"expected_days"})
     return config.update_stage(stage, by=request.user, version=payload.version, **changes)
 
@@ -291,7 +301,7 @@ def update_stage(request: HttpRequest, stage_id: RecordId, payload: StageUpdate)
 def archive_stage(request: HttpRequest, stage_id: RecordId):
     """Archive a stage (stages are never deleted: the history names them). Refused (400,
     code `in_use`) while open opportunities sit in it, and for end stages."""
-    stage = get_for_action(request.user, _stages(), stage_id, Action.ADMINISTER)
+    stage = _to_administer(request, _stages(), stage_id)
     config.archive_stage(stage, by=request.user)
     return Status(204, None)
 
@@ -303,7 +313,7 @@ def archive_stage(request: HttpRequest, stage_id: RecordId):
 def list_lost_reasons(request: HttpRequest, include_inactive: bool = False):
     """The reasons a deal can be lost for, in their order; those no longer offered with
     `include_inactive=true`."""
-    require(request.user, "pipeline", Action.VIEW)
+    require(request.user, LostReason.record_type, Action.VIEW)
     reasons = LostReason.objects.visible_to(request.user)
     return list(reasons if include_inactive else reasons.filter(active=True))
 
@@ -321,7 +331,7 @@ def read_lost_reason(request: HttpRequest, reason_id: RecordId):
 
 @router.patch("/lost-reasons/{reason_id}", response={200: LostReasonOut, **WRITE_ERRORS})
 def update_lost_reason(request: HttpRequest, reason_id: RecordId, payload: LostReasonUpdate):
-    reason = get_for_action(request.user, LostReason, reason_id, Action.ADMINISTER)
+    reason = _to_administer(request, LostReason.objects.all(), reason_id)
     return config.update_lost_reason(
         reason, by=request.user, version=payload.version, **sent(payload)
     )
@@ -331,7 +341,7 @@ def update_lost_reason(request: HttpRequest, reason_id: RecordId, payload: LostR
 def delete_lost_reason(request: HttpRequest, reason_id: RecordId):
     """Move an unused reason to the recycle bin; one deals were lost for is refused (400,
     code `in_use`): deactivate it instead."""
-    reason = get_for_action(request.user, LostReason, reason_id, Action.ADMINISTER)
+    reason = _to_administer(request, LostReason.objects.all(), reason_id)
     config.delete_lost_reason(reason, by=request.user)
     return Status(204, None)
 

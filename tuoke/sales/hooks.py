@@ -24,7 +24,9 @@ def install() -> None:
     )
     everyone = [key for key in defaults.ROLES if key != "administrator"]
     # Pipelines, stages, lost reasons and products: configuration every form reads.
-    for record_type in ("pipeline", "product"):
+    # Stages and lost reasons are changed under the "pipeline" grant (tuoke.sales.config);
+    # their own record types let the recycle bin and the role editor tell them apart.
+    for record_type in ("pipeline", "stage", "lost_reason", "product"):
         defaults.extend(record_type, {key: {Action.VIEW: Scope.ALL} for key in everyone})
 
     _install_handover()

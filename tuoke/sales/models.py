@@ -69,9 +69,13 @@ REQUIRABLE_FIELDS = {
 
 class Stage(TrackedModel):
     """One step of a pipeline. Open stages are ordered by ``sort_order``; each pipeline has
-    one won and one lost end stage."""
+    one won and one lost end stage.
 
-    record_type = "pipeline"
+    Stages have a record type of their own (so that the recycle bin and the role editor list
+    them apart from pipelines), but they are changed under the "pipeline" grant: whoever
+    administers pipelines administers their stages (see ``tuoke.sales.config``)."""
+
+    record_type = "stage"
     audit_fields = (
         "name",
         "sort_order",
@@ -126,9 +130,10 @@ class Stage(TrackedModel):
 
 
 class LostReason(TrackedModel):
-    """Why deals are lost (price, competitor, no budget …): an editable list."""
+    """Why deals are lost (price, competitor, no budget …): an editable list, changed under
+    the "pipeline" grant like stages."""
 
-    record_type = "pipeline"
+    record_type = "lost_reason"
     audit_fields = ("name", "sort_order", "active")
 
     name = models.CharField(_("name"), max_length=60)

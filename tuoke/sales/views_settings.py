@@ -2,6 +2,8 @@
 
 Everyone reads this configuration through the forms that use it; these pages are for who
 administers it, so a record is fetched with the ``administer`` action (anyone else: 404).
+Stages and lost reasons have record types of their own but are administered under the
+"pipeline" grant.
 Every write goes through ``tuoke.sales.config``."""
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -19,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from tuoke.core.errors import Conflict, ErrorCode
 from tuoke.core.models import Action
-from tuoke.core.scope import get_for, require
+from tuoke.core.scope import can, get_for, require
 from tuoke.core.views import add_service_error, is_htmx, paginate
 
 from . import config
@@ -43,8 +45,11 @@ def _pipeline_for(user, pk, queryset=None) -> Pipeline:
 
 
 def _stage_for(user, pk) -> Stage:
-    stages = Stage.objects.filter(pipeline__deleted_at__isnull=True).select_related("pipeline")
-    return get_for(user, stages, pk, Action.ADMINISTER)
+    """A stage of a living pipeline the user administers (stages are changed under the
+    "pipeline" grant); 404 for anyone else."""
+    administered = Pipeline.objects.visible_to(user, Action.ADMINISTER)
+    stages = Stage.objects.filter(pipeline__in=administered).select_related("pipeline")
+    return get_for(user, stages, pk)
 
 
 def _messages_of(exc: ValidationError | Conflict) -> str:
@@ -386,7 +391,11 @@ def stage_unarchive(request, pk: int):
 
 
 def _reason_for(user, pk) -> LostReason:
-    return get_for(user, LostReason.objects.all(), pk, Action.ADMINISTER)
+    """A lost reason to change: they are administered under the "pipeline" grant (404 for
+    anyone without it)."""
+    if not can(user, "pipeline", Action.ADMINISTER):
+        raise Http404
+    return get_for(user, LostReason.objects.all(), pk)
 
 
 @login_required
@@ -401,7 +410,7 @@ def lost_reason_list(request):
         else:
             messages.success(request, _("Lost reason “%(name)s” added.") % {"name": reason.name})
             return redirect("sales:lost_reason_list")
-    reasons = LostReason.objects.visible_to(request.user, Action.ADMINISTER)
+    reasons = LostReason.objects.visible_to(request.user)
     return render(
         request,
         "sales/settings_lost_reasons.html",
