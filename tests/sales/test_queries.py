@@ -170,8 +170,52 @@ def test_the_funnel_costs_a_few_queries(people, data, django_assert_max_num_quer
     boss = people["boss"]
     pipeline = records.pipeline()
     boss.refresh_from_db()
-    with django_assert_max_num_queries(8):
-        queries.funnel(boss, start=funnel_data.START, end=funnel_data.END, pipeline=pipeline)
+    # The figures' five queries, the sales fingerprint, the directory's and the boss's grants.
+    with django_assert_max_num_queries(10):
+        first = queries.funnel(
+            boss, start=funnel_data.START, end=funnel_data.END, pipeline=pipeline
+        )
+    # Asked again with nothing changed: the fingerprints alone.
+    with django_assert_max_num_queries(2):
+        again = queries.funnel(
+            boss, start=funnel_data.START, end=funnel_data.END, pipeline=pipeline
+        )
+    assert (again.cohort, again.won, again.lost) == (first.cohort, first.won, first.lost)
+
+
+def test_the_kept_figures_follow_every_change(people, data):
+    """A stage move, a loss, a deletion, a renamed stage: each is counted at once."""
+    from tuoke.core.services import soft_delete
+    from tuoke.sales import services
+    from tuoke.sales.models import LostReason, Opportunity
+
+    boss, pipeline = people["boss"], records.pipeline()
+
+    def figures():
+        found = queries.funnel(
+            boss, start=funnel_data.START, end=funnel_data.END, pipeline=pipeline
+        )
+        return found.cohort, found.won, found.lost, [s.stage.name for s in found.stages]
+
+    before = figures()
+    open_one = (
+        queries.cohort(
+            boss,
+            queries.Filters.of(pipeline=pipeline, start=funnel_data.START, end=funnel_data.END),
+        )
+        .filter(status="open")
+        .first()
+    )
+    reason = LostReason.objects.filter(active=True).first()
+    services.lose(open_one, by=people["admin"], reason=reason)
+    after_loss = figures()
+    assert after_loss[2] == before[2] + 1
+    soft_delete(Opportunity.objects.get(pk=open_one.pk), by=people["admin"])
+    assert figures()[0] == before[0] - 1
+    stage = pipeline.stages.get(name="需求确认")
+    stage.name = "需求确认（新）"
+    stage.save()
+    assert "需求确认（新）" in figures()[3]
 
 
 def test_customers_by_stage_counts_distinct_customers_per_rep(people, data):
