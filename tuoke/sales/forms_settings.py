@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tuoke.org.forms import VersionedForm
 
@@ -95,7 +96,10 @@ class ProductForm(SettingsForm):
         label=_("Code"), max_length=40, required=False, help_text=_("Unique when given.")
     )
     unit = forms.CharField(
-        label=_("Unit"), max_length=20, required=False, help_text=_("e.g. 台, 套, 年")
+        label=pgettext_lazy("measure", "Unit"),
+        max_length=20,
+        required=False,
+        help_text=_("e.g. 台, 套, 年"),
     )
     price = forms.DecimalField(
         label=_("List price"), min_value=0, max_digits=14, decimal_places=2, initial=0

@@ -17,6 +17,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tuoke.core.custom_fields import HasCustomFields
 from tuoke.core.models import Action, OwnedModel, TrackedModel
@@ -51,7 +52,8 @@ class Pipeline(TrackedModel):
 
 
 class StageKind(models.TextChoices):
-    OPEN = "open", _("Open")
+    # "Open" alone is a task's status (未完成); an open deal is in progress.
+    OPEN = "open", pgettext_lazy("opportunity", "Open")
     WON = "won", _("Won")
     LOST = "lost", _("Lost")
 
@@ -161,7 +163,8 @@ class Product(TrackedModel):
 
     code = models.CharField(_("code"), max_length=40, blank=True)
     name = models.CharField(_("name"), max_length=100)
-    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    # "unit" alone is an org unit (部门); this is the unit of measure (台, 套, 年).
+    unit = models.CharField(pgettext_lazy("measure", "unit"), max_length=20, blank=True)
     price = models.DecimalField(_("list price"), max_digits=14, decimal_places=2, default=0)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     description = models.CharField(_("description"), max_length=300, blank=True)
@@ -181,7 +184,7 @@ class Product(TrackedModel):
 
 
 class OpportunityStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("opportunity", "Open")
     WON = "won", _("Won")
     LOST = "lost", _("Lost")
 
