@@ -315,7 +315,7 @@ class LoseForm(VersionedForm):
     reason = forms.ModelChoiceField(
         label=_("Lost reason"),
         queryset=LostReason.objects.none(),
-        error_messages={"required": _("Choose why the deal was lost.")},
+        error_messages={"required": _("Choose why the opportunity was lost.")},
     )
     note = forms.CharField(
         label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})

@@ -296,7 +296,9 @@ def board_move(request, pk: int):
         )
     stage = _stage_of(opportunity.pipeline, request.POST.get("stage"))
     if stage is None:
-        return _refused(request, opportunity, _("Choose a stage of this pipeline."), status=422)
+        return _refused(
+            request, opportunity, _("Choose a stage of the chosen pipeline."), status=422
+        )
     if stage.kind != StageKind.OPEN:
         if is_htmx(request):
             return _refused(
@@ -376,7 +378,7 @@ def board_close(request, pk: int):
     try:
         if data["outcome"] == StageKind.WON:
             closed = services.win(opportunity, by=request.user, note=data["note"], version=version)
-            message = _("“%(title)s” is won.") % {"title": closed.title}
+            message = _("“%(title)s” was won.") % {"title": closed.title}
         else:
             closed = services.lose(
                 opportunity,
@@ -385,7 +387,7 @@ def board_close(request, pk: int):
                 note=data["note"],
                 version=version,
             )
-            message = _("“%(title)s” is lost.") % {"title": closed.title}
+            message = _("“%(title)s” was lost.") % {"title": closed.title}
     except Conflict as exc:
         return _refused(request, opportunity, _message(exc), status=409, refresh=True)
     except ValidationError as exc:
