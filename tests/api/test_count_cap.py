@@ -28,7 +28,12 @@ def test_the_count_is_a_limited_subquery(api_as, people, settings):
     api = api_as(people["boss"])
     with CaptureQueriesContext(connection) as queries:
         api.get("/users")
-    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    # The directory's fingerprint counts small tables too; the list's count is the other one.
+    counts = [
+        q["sql"]
+        for q in queries
+        if "COUNT(" in q["sql"].upper() and not q["sql"].startswith("SELECT (SELECT COUNT(*)")
+    ]
     assert len(counts) == 1
     assert "LIMIT 8" in counts[0]
 
