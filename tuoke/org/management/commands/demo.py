@@ -1,7 +1,9 @@
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tuoke.activities.demo import build_activities
+from tuoke.activities.plan import generate_plan
 from tuoke.customers.demo import build_customers
 from tuoke.leads.demo import build_leads
 from tuoke.org.demo import DEMO_PASSWORD, PEOPLE, build_org
@@ -26,6 +28,9 @@ class Command(BaseCommand):
             build_leads()
             build_activities()
             build_sales()
+            # Today's plans once more, now with the sources of the apps built after
+            # activities (stalled opportunities); what was planned already stays as it is.
+            generate_plan(day=timezone.localdate(), trigger="demo")
             self.stdout.write(self.style.SUCCESS(_("Demo data is ready.")))
         self.stdout.write(_("Demo logins (password %(password)s):") % {"password": DEMO_PASSWORD})
         for username, (display_name, title, *_rest) in PEOPLE.items():
