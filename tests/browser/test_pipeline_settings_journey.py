@@ -56,7 +56,10 @@ def test_an_administrator_sets_up_a_renewal_pipeline(people, open_page):
     page.mouse.move(start["x"] + 5, start["y"] + 15, steps=3)  # a drag starts on a move
     page.mouse.move(box["x"] + 40, box["y"] + box["height"] * 0.8, steps=12)
     page.wait_for_timeout(200)  # the animation settles before the drop
-    page.mouse.up()
+    # The drop posts the new order and the card is swapped in again: wait for the answer,
+    # or the next click may land on the card about to be replaced (seen under load).
+    with page.expect_response(lambda r: "/stages/order/" in r.url):
+        page.mouse.up()
     page.wait_for_function(
         """() => [...document.querySelectorAll('[data-pipeline="续约"] [data-testid=open-stages]'
                  + ' [data-testid=stage-name]')].map(n => n.innerText)[0] === '需求确认'"""
@@ -64,6 +67,7 @@ def test_an_administrator_sets_up_a_renewal_pipeline(people, open_page):
     assert _open_stage_names(card) == ["需求确认", "初步接洽", "方案报价", "续约确认", "商务谈判"]
 
     # The new stage requires the contacts involved.
+    page.wait_for_load_state("networkidle")
     card.locator("[data-stage=续约确认] [data-testid=stage-edit]").click()
     form = card.locator("[data-testid=stage-form]")
     form.get_by_label("contacts involved").check()
