@@ -1,24 +1,27 @@
 """Pages that manage a list's saved views and columns, shared by every list.
 
-A list app routes to these through thin wrappers that pass its ``ListPages`` (see
-``tuoke.customers.list_views``), with the route names ``saved_view_list``,
-``saved_view_create``, ``saved_view_edit``, ``saved_view_delete``, ``saved_view_default`` and
-``list_columns`` in its namespace. A view is fetched with ``saved_views.get_view_for``: 404
+A list app adds them to its URLs with ``routes(pages, record_type=…, columns=…)``: the route
+names ``saved_view_list``, ``saved_view_create``, ``saved_view_edit``, ``saved_view_delete``,
+``saved_view_default`` and ``list_columns`` in its namespace, each for users who may view the
+list's records. A view is fetched with ``saved_views.get_view_for``: 404
 when the user may not see it, 403 when it is a teammate's shared view he may only open.
 Writes go through ``tuoke.core.saved_views``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from . import lists, saved_views
 from .errors import Conflict
 from .models import Action, SavedView
+from .scope import require
 from .views import add_service_error
 
 
@@ -216,3 +220,33 @@ def list_columns(request, pages: ListPages, columns: list[lists.Column]):
         messages.error(request, _("Choose at least one column."))
     query.pop("page", None)
     return redirect(pages.list_url(urlencode(sorted(query.lists()), doseq=True)))
+
+
+def routes(
+    pages: ListPages,
+    *,
+    record_type: str,
+    columns: Callable[[], list[lists.Column]],
+    prefix: str = "",
+) -> list[URLPattern]:
+    """The saved-view and column routes of one list (under ``prefix``), each for logged-in
+    users who may view ``record_type``; ``columns()`` gives the list's columns as they are
+    now (custom fields come and go)."""
+
+    def page(view, *extra: Callable[[], object]):
+        @login_required
+        @wraps(view)
+        def guarded(request, *args, **kwargs):
+            require(request.user, record_type, Action.VIEW)
+            return view(request, pages, *args, *(get() for get in extra), **kwargs)
+
+        return guarded
+
+    return [
+        path(f"{prefix}columns/", page(list_columns, columns), name="list_columns"),
+        path(f"{prefix}views/", page(saved_view_list), name="saved_view_list"),
+        path(f"{prefix}views/new/", page(saved_view_create), name="saved_view_create"),
+        path(f"{prefix}views/default/", page(saved_view_default), name="saved_view_default"),
+        path(f"{prefix}views/<int:pk>/edit/", page(saved_view_edit), name="saved_view_edit"),
+        path(f"{prefix}views/<int:pk>/delete/", page(saved_view_delete), name="saved_view_delete"),
+    ]

@@ -718,32 +718,9 @@ def _act(data: dict[str, Any], customers: list[Customer], user: User) -> str:
 
 # --- Saved views and columns (the shared pages of tuoke.core.views_saved_views) ----------------
 
-
-@login_required
-def saved_view_list(request):
-    return view_pages.saved_view_list(request, PAGES)
-
-
-@login_required
-def saved_view_create(request):
-    return view_pages.saved_view_create(request, PAGES)
-
-
-@login_required
-def saved_view_edit(request, pk: int):
-    return view_pages.saved_view_edit(request, PAGES, pk)
-
-
-@login_required
-def saved_view_delete(request, pk: int):
-    return view_pages.saved_view_delete(request, PAGES, pk)
-
-
-@login_required
-def saved_view_default(request):
-    return view_pages.saved_view_default(request, PAGES)
-
-
-@login_required
-def list_columns(request):
-    return view_pages.list_columns(request, PAGES, columns_for(custom_fields.fields_for(TARGET)))
+SAVED_VIEW_ROUTES = view_pages.routes(
+    PAGES,
+    record_type="customer",
+    columns=lambda: columns_for(custom_fields.fields_for(TARGET)),
+    prefix="",
+)

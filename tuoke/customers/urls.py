@@ -7,12 +7,7 @@ urlpatterns = [
     # The customer list, saved views and bulk actions (list_views.py).
     path("", list_views.customer_list, name="customer_list"),
     path("bulk/", list_views.customer_bulk, name="customer_bulk"),
-    path("columns/", list_views.list_columns, name="list_columns"),
-    path("views/", list_views.saved_view_list, name="saved_view_list"),
-    path("views/new/", list_views.saved_view_create, name="saved_view_create"),
-    path("views/default/", list_views.saved_view_default, name="saved_view_default"),
-    path("views/<int:pk>/edit/", list_views.saved_view_edit, name="saved_view_edit"),
-    path("views/<int:pk>/delete/", list_views.saved_view_delete, name="saved_view_delete"),
+    *list_views.SAVED_VIEW_ROUTES,
     # One customer: create, read, edit, contacts, lifecycle, merge (views.py).
     path("new/", views.customer_create, name="customer_create"),
     path("new/quick/", views.customer_quick_create, name="customer_quick_create"),

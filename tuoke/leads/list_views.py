@@ -353,38 +353,9 @@ def lead_bulk(request):
 
 # --- Saved views and columns (the shared pages of tuoke.core.views_saved_views) ----------------
 
-
-@login_required
-def saved_view_list(request):
-    require(request.user, "lead", Action.VIEW)
-    return view_pages.saved_view_list(request, PAGES)
-
-
-@login_required
-def saved_view_create(request):
-    require(request.user, "lead", Action.VIEW)
-    return view_pages.saved_view_create(request, PAGES)
-
-
-@login_required
-def saved_view_edit(request, pk: int):
-    require(request.user, "lead", Action.VIEW)
-    return view_pages.saved_view_edit(request, PAGES, pk)
-
-
-@login_required
-def saved_view_delete(request, pk: int):
-    require(request.user, "lead", Action.VIEW)
-    return view_pages.saved_view_delete(request, PAGES, pk)
-
-
-@login_required
-def saved_view_default(request):
-    require(request.user, "lead", Action.VIEW)
-    return view_pages.saved_view_default(request, PAGES)
-
-
-@login_required
-def list_columns(request):
-    require(request.user, "lead", Action.VIEW)
-    return view_pages.list_columns(request, PAGES, columns_for(custom_fields.fields_for(TARGET)))
+SAVED_VIEW_ROUTES = view_pages.routes(
+    PAGES,
+    record_type="lead",
+    columns=lambda: columns_for(custom_fields.fields_for(TARGET)),
+    prefix="",
+)

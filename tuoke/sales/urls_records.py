@@ -8,16 +8,7 @@ from . import list_views, views_records
 urlpatterns = [
     path("opportunities/", list_views.opportunity_list, name="opportunity_list"),
     path("opportunities/bulk/", list_views.opportunity_bulk, name="opportunity_bulk"),
-    path("opportunities/columns/", list_views.list_columns, name="list_columns"),
-    path("opportunities/views/", list_views.saved_view_list, name="saved_view_list"),
-    path("opportunities/views/new/", list_views.saved_view_create, name="saved_view_create"),
-    path("opportunities/views/default/", list_views.saved_view_default, name="saved_view_default"),
-    path("opportunities/views/<int:pk>/edit/", list_views.saved_view_edit, name="saved_view_edit"),
-    path(
-        "opportunities/views/<int:pk>/delete/",
-        list_views.saved_view_delete,
-        name="saved_view_delete",
-    ),
+    *list_views.SAVED_VIEW_ROUTES,
     path("opportunities/new/", views_records.opportunity_create, name="opportunity_create"),
     path("opportunities/<int:pk>/", views_records.opportunity_detail, name="opportunity_detail"),
     path("opportunities/<int:pk>/edit/", views_records.opportunity_edit, name="opportunity_edit"),
