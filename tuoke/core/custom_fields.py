@@ -110,11 +110,13 @@ def fields_for(target: str) -> list[CustomField]:
     directory (whose fingerprint counts the definitions, ``tuoke.core.directory``)."""
     from . import directory
 
-    return directory.cached(
-        f"custom_fields:{target}",
-        lambda: list(
-            CustomField.objects.filter(target=target).order_by("sort_order", "label", "pk")
-        ),
+    return list(
+        directory.cached(
+            f"custom_fields:{target}",
+            lambda: list(
+                CustomField.objects.filter(target=target).order_by("sort_order", "label", "pk")
+            ),
+        )
     )
 
 

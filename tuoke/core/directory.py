@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, TypeVar
 
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import connection, models
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import get_language
@@ -131,9 +132,32 @@ def cached(name: str, build: Callable[[], T]) -> T:
     return _cached(f"directory:{name}:{version()}", build)
 
 
+# Pieces already read by this process, by key. A key holds the fingerprint, so what it names
+# never changes: the shared cache (locmem, or Redis in production) is asked once per process
+# and piece, not on every page (each ask unpickles the piece, and with Redis is a round trip).
+_local: dict[str, object] = {}
+LOCAL_SIZE = 4096
+
+
+def _forget_local(*, setting: str, **kwargs) -> None:
+    """Another cache configured (each test has its own): what this process kept goes too."""
+    if setting == "CACHES":
+        _local.clear()
+
+
+setting_changed.connect(_forget_local, dispatch_uid="directory:local")
+
+
 def _cached(key: str, build: Callable[[], T]) -> T:
+    """``build()``'s result under ``key``: from this process's own copy, else from the shared
+    cache, else built. Callers treat what they get as read-only (it is shared by requests)."""
+    if key in _local:
+        return _local[key]  # type: ignore[return-value]
     found = cache.get(key)
     if found is None:
         found = build()
         cache.set(key, found, TIMEOUT)
+    if len(_local) >= LOCAL_SIZE:
+        _local.clear()  # outdated fingerprints' pieces go with the rest; read again as needed
+    _local[key] = found
     return found

@@ -69,8 +69,10 @@ def views_list(user: User, list_key: str) -> list[SavedView]:
     counts saved views and people)."""
     from . import directory
 
-    return directory.cached_for(
-        user, f"saved_views:{list_key}", lambda: list(views_for(user, list_key))
+    return list(
+        directory.cached_for(
+            user, f"saved_views:{list_key}", lambda: list(views_for(user, list_key))
+        )
     )
 
 
@@ -191,7 +193,7 @@ def chosen_columns(user: User, list_key: str) -> list[str]:
         pref = preference(user, list_key)
         return list(pref.columns) if pref is not None else []
 
-    return directory.cached_for(user, f"columns:{list_key}", read)
+    return list(directory.cached_for(user, f"columns:{list_key}", read))
 
 
 @transaction.atomic

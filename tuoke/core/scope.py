@@ -49,7 +49,7 @@ def grants_of(user: User) -> dict[tuple[str, str], int]:
     if user.is_authenticated and user.is_active:
         from . import directory
 
-        grants = directory.cached_for(user, "grants", lambda: _read_grants(user))
+        grants = dict(directory.cached_for(user, "grants", lambda: _read_grants(user)))
     user._tuoke_grants = grants  # type: ignore[union-attr]
     return grants
 
