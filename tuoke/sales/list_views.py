@@ -212,13 +212,13 @@ def opportunity_list(request):
         default = saved_views.default_view(user, LIST_KEY)
         if default is not None:
             return redirect(PAGES.view_url(default))
-    views = list(saved_views.views_for(user, LIST_KEY))
+    views = saved_views.views_list(user, LIST_KEY)
     for view in views:
         view.open_url = PAGES.view_url(view)
     current_view = next((v for v in views if str(v.pk) == params.get("view")), None)
 
     owners = list(_owners(user))
-    form = FilterForm(params, user=user, owners=User.objects.filter(pk__in=[o.pk for o in owners]))
+    form = FilterForm(params, user=user, owners=_owners(user))
     form.is_valid()
     data = {k: v for k, v in form.cleaned_data.items() if k not in form.errors}
     fields = custom_fields.fields_for(TARGET)
