@@ -6,6 +6,8 @@ Each app adds its router here; the shared rules (auth, errors, pages, throttling
 
 from tuoke.activities.api import router as activities_router
 from tuoke.activities.api_plan import router as plan_router
+from tuoke.contracts.api import router as contracts_router
+from tuoke.contracts.api_reports import router as contract_reports_router
 from tuoke.core.api import (
     TuokeNinjaAPI,
     UserRateThrottle,
@@ -13,11 +15,13 @@ from tuoke.core.api import (
     session_auth,
     token_auth,
 )
+from tuoke.core.api_money import router as exchange_rates_router
 from tuoke.core.api_timeline import router as timeline_router
 from tuoke.customers.api import router as customers_router
 from tuoke.integrations.api import router as notifications_router
 from tuoke.leads.api import router as leads_router
 from tuoke.org.api import router as org_router
+from tuoke.org.api_approvals import router as approvals_router
 from tuoke.sales.api import router as opportunities_router
 from tuoke.sales.api_analytics import router as sales_analytics_router
 from tuoke.sales.api_settings import router as pipelines_router
@@ -68,3 +72,7 @@ api.add_router("", notifications_router)
 api.add_router("", pipelines_router)
 api.add_router("", opportunities_router)
 api.add_router("", sales_analytics_router)
+api.add_router("", approvals_router)
+api.add_router("", exchange_rates_router)
+api.add_router("", contract_reports_router)
+api.add_router("", contracts_router)

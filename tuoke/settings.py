@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "tuoke.leads",
     "tuoke.activities",
     "tuoke.sales",
+    "tuoke.contracts",
     "tuoke.integrations",
     "django.contrib.admin",
     "django.contrib.auth",

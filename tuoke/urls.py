@@ -54,9 +54,12 @@ urlpatterns = [
     path("leads/", include("tuoke.leads.urls")),
     path("activities/", include("tuoke.activities.urls")),
     path("sales/", include("tuoke.sales.urls")),
+    path("contracts/", include("tuoke.contracts.urls")),
+    path("approvals/", include("tuoke.org.urls_approvals")),
     path("notifications/", include("tuoke.integrations.urls")),
     path("recycle-bin/", include("tuoke.core.urls")),
     path("settings/custom-fields/", include("tuoke.core.urls_custom_fields")),
+    path("settings/exchange-rates/", include("tuoke.core.urls_exchange_rates")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from tests.activities import plan_records
 from tests.activities import records as activity_records
+from tests.contracts import access as contracts_access
 from tests.integrations import access as notifications_access
 from tests.leads import access as leads_access
 from tests.sales import access as sales_access
@@ -312,6 +313,7 @@ OUT_OF_SCOPE: dict[str, dict[str, Callable]] = {
         {"task_id": lambda p: plan_records.south_task(p).pk},
     ),
     **sales_access.OUT_OF_SCOPE,
+    **contracts_access.OUT_OF_SCOPE,
 }
 
 

@@ -46,3 +46,14 @@ class CoreConfig(AppConfig):
                 requires=("custom_field", "administer"),
             )
         )
+        register(
+            NavEntry(
+                key="exchange_rates",
+                label=_("Exchange rates"),
+                url_name="exchange_rates:list",
+                icon="currency-dollar",
+                section=_("Settings"),
+                order=974,
+                requires=("exchange_rate", "edit"),
+            )
+        )

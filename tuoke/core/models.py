@@ -429,3 +429,63 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ExchangeRate(TrackedModel):
+    """How much one unit of ``currency`` is worth in the reporting currency from ``valid_on``
+    on (until a later rate of the same currency). Reports convert with the rate of the day
+    an amount belongs to (``tuoke.core.money``)."""
+
+    record_type = "exchange_rate"
+    audit_fields = ("currency", "valid_on", "rate", "note")
+
+    currency = models.CharField(_("currency"), max_length=3)
+    valid_on = models.DateField(_("valid from"))
+    # 1 unit of ``currency`` = ``rate`` units of the reporting currency.
+    rate = models.DecimalField(_("rate"), max_digits=18, decimal_places=8)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        ordering = ["currency", "-valid_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency", "valid_on"],
+                name="exchange_rate_unique_day",
+                condition=Q(deleted_at__isnull=True),
+            )
+        ]
+        indexes = [models.Index(fields=["currency", "-valid_on"], name="exchange_rate_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.valid_on}: {self.rate}"
+
+    @classmethod
+    def scope_q(cls, user: User, scope: int) -> Q:
+        # Configuration every report reads; the grant alone decides who changes it.
+        return Q()
+
+
+class Sequence(models.Model):
+    """A numbering sequence (contract numbers …): ``pattern`` with {yyyy} {yy} {mm} {seq:04}
+    placeholders, restarting each year, month or never (``tuoke.core.sequences``)."""
+
+    class Reset(models.TextChoices):
+        NEVER = "never", _("Never")
+        YEARLY = "yearly", _("Every year")
+        MONTHLY = "monthly", _("Every month")
+
+    key = models.CharField(_("key"), max_length=40, unique=True)
+    pattern = models.CharField(_("pattern"), max_length=60)
+    reset = models.CharField(_("restart"), max_length=10, choices=Reset.choices, default="yearly")
+    period = models.CharField(max_length=10, blank=True, editable=False)
+    last_value = models.PositiveIntegerField(default=0, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("number sequence")
+        verbose_name_plural = _("number sequences")
+
+    def __str__(self) -> str:
+        return self.key

@@ -47,6 +47,23 @@ class OrgConfig(AppConfig):
                 order=920,
                 requires=("role", "administer"),
             ),
+            NavEntry(
+                key="approvals",
+                label=_("Approvals"),
+                url_name="approvals:queue",
+                icon="checklist",
+                order=190,
+                requires=("approval_request", "view"),
+            ),
+            NavEntry(
+                key="approval_flows",
+                label=_("Approval flows"),
+                url_name="approvals:flow_list",
+                icon="route",
+                section=_("Settings"),
+                order=970,
+                requires=("approval_flow", "administer"),
+            ),
         ):
             register(entry)
 

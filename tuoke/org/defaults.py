@@ -169,3 +169,29 @@ extend(
     "custom_field",
     {key: {Action.VIEW: Scope.ALL} for key in ROLES if key != "administrator"},
 )
+
+_EVERYONE = [key for key in ROLES if key != "administrator"]
+
+# Exchange rates: every report reads them; finance keeps them.
+extend(
+    "exchange_rate",
+    {
+        key: (
+            dict.fromkeys(ALL_ACTIONS, Scope.ALL) if key == "finance" else {Action.VIEW: Scope.ALL}
+        )
+        for key in _EVERYONE
+    },
+)
+# Approval flows: configuration every submission reads; administrators change them.
+extend("approval_flow", {key: {Action.VIEW: Scope.ALL} for key in _EVERYONE})
+# Approval requests: one's own, the team's for managers, all for the boss; the approvers a
+# request names see it besides (ApprovalRequest.shared_q).
+extend(
+    "approval_request",
+    {
+        **{key: {Action.VIEW: Scope.OWN} for key in _EVERYONE},
+        "boss": {Action.VIEW: Scope.ALL},
+        "director": {Action.VIEW: Scope.SUBTREE},
+        "sales_manager": {Action.VIEW: Scope.SUBTREE},
+    },
+)

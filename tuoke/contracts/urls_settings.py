@@ -1,0 +1,9 @@
+"""The contract settings page: numbering, sales credit rule, renewal reminder (views_settings)."""
+
+from django.urls import path
+
+from . import views_settings
+
+urlpatterns = [
+    path("settings/", views_settings.contract_settings, name="settings"),
+]
