@@ -52,3 +52,11 @@ def install() -> None:
     )
     # The rest (approval target, handover, timeline, plan, receivers) is added by the
     # contracts services helper, the timeline/plan helper … see the spec.
+    _install_timeline_and_plan()
+
+
+def _install_timeline_and_plan() -> None:
+    from . import plan, timeline
+
+    timeline.register_sources()  # contracts, approvals, payments, invoices on the customer's
+    plan.register_sources()  # overdue instalments and renewals due on the owners' plans
