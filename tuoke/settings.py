@@ -279,6 +279,9 @@ LIST_COUNT_CAP = envint("LIST_COUNT_CAP", 2_000)
 # At most this many customers per rep come onto his daily plan by their follow-up cadence.
 PLAN_CADENCE_DAILY_CAP = envint("PLAN_CADENCE_DAILY_CAP", 20)
 
+# Reports convert amounts into this currency with the stored exchange rates (tuoke.core.money).
+REPORTING_CURRENCY = os.environ.get("TUOKE_REPORTING_CURRENCY", "CNY").strip().upper() or "CNY"
+
 # --- Notifications --------------------------------------------------------------------------
 # The address Tuoke is reached at, for the links in e-mails and robot messages (none without).
 SITE_URL = os.environ.get("SITE_URL", "")
