@@ -279,8 +279,10 @@ class Payment(TrackedModel):
     contract = models.ForeignKey(
         Contract, verbose_name=_("contract"), on_delete=models.PROTECT, related_name="payments"
     )
+    # Named (not "+"), so that merging customers moves it (merge_customers walks the
+    # customer's named relations).
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+"
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="payments"
     )
     amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
@@ -367,7 +369,7 @@ class Invoice(TrackedModel):
         Contract, verbose_name=_("contract"), on_delete=models.PROTECT, related_name="invoices"
     )
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+"
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="invoices"
     )
     number = models.CharField(_("invoice number"), max_length=40, blank=True)
     kind = models.CharField(
