@@ -341,7 +341,7 @@ def create_rate(
 
 @transaction.atomic
 def update_rate(
-    rate: ExchangeRate, *, by: User | None, version: int | None = None, **facts: Any
+    exchange_rate: ExchangeRate, /, *, by: User | None, version: int | None = None, **facts: Any
 ) -> ExchangeRate:
     """Change a rate's currency, day, value or note (version-checked); another rate of the
     same currency and day is refused as in ``create_rate``."""
@@ -358,11 +358,11 @@ def update_rate(
         changes["rate"] = _clean_rate(facts["rate"])
     if "note" in facts:
         changes["note"] = str(facts["note"] or "").strip()
-    currency = changes.get("currency", rate.currency)
-    valid_on = changes.get("valid_on", rate.valid_on)
-    if _day_taken(currency, valid_on, but=rate.pk) is not None:
+    currency = changes.get("currency", exchange_rate.currency)
+    valid_on = changes.get("valid_on", exchange_rate.valid_on)
+    if _day_taken(currency, valid_on, but=exchange_rate.pk) is not None:
         raise _duplicate(currency, valid_on)
-    return core_services.update_record(rate, by=by, expected_version=version, **changes)
+    return core_services.update_record(exchange_rate, by=by, expected_version=version, **changes)
 
 
 @transaction.atomic
