@@ -8,7 +8,7 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -67,14 +67,15 @@ def check_pattern(pattern: str, *, reset: str = Sequence.Reset.NEVER) -> str:
         raise field_error("pattern", _("Enter a numbering pattern."), ErrorCode.REQUIRED)
     names = PLACEHOLDER.findall(pattern)
     unknown = [n for n in names if n not in DATE_PARTS and SEQ.match(n) is None]
-    if unknown or "{" in PLACEHOLDER.sub("", pattern) or "}" in PLACEHOLDER.sub("", pattern):
+    literal = PLACEHOLDER.sub("", pattern)
+    if unknown or "{" in literal or "}" in literal:
         raise field_error(
             "pattern",
             _(
                 "Unknown placeholder %(placeholder)s: use {yyyy}, {yy}, {mm}, {dd} and "
                 "{seq} or {seq:04}."
             )
-            % {"placeholder": "{" + (unknown[0] if unknown else "") + "}"},
+            % {"placeholder": "{" + unknown[0] + "}" if unknown else "{ }"},
             ErrorCode.INVALID,
         )
     counters = [n for n in names if SEQ.match(n)]
@@ -171,7 +172,9 @@ def set_pattern(key: str, *, pattern: str, reset: str, by: User | None) -> Seque
         if name == "reset":
             old = str(Sequence.Reset(old).label) if old in Sequence.Reset.values else old
             value = str(Sequence.Reset(value).label)
-        label = str(Sequence._meta.get_field(name).verbose_name)
+        field = Sequence._meta.get_field(name)
+        assert isinstance(field, models.Field)
+        label = str(field.verbose_name)
         changes.append({"field": name, "label": label, "old": old, "new": value})
     if changes:
         sequence.pattern = pattern
