@@ -385,8 +385,17 @@ def _detail_context(request, opportunity: Opportunity, **extra) -> dict[str, Any
         "lost_reasons": list(LostReason.objects.filter(active=True)),
         "may_see_customer": may_act_on(user, opportunity.customer, Action.VIEW),
         "audit_page": audit_trail(request, opportunity),
+        "contract_card": _contract_card(opportunity, user),
         **extra,
     }
+
+
+def _contract_card(opportunity: Opportunity, user: User) -> dict[str, Any]:
+    """The opportunity's contracts and, once won, the offer to draft its contract (the
+    contracts app's card)."""
+    from tuoke.contracts.views_contracts import opportunity_card
+
+    return opportunity_card(opportunity, user)
 
 
 @login_required
