@@ -6,4 +6,5 @@ from . import views_settings
 
 urlpatterns = [
     path("settings/", views_settings.contract_settings, name="settings"),
+    path("settings/preview/", views_settings.settings_preview, name="settings_preview"),
 ]
