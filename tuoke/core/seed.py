@@ -35,16 +35,38 @@ class Size:
     customers: int
     contacts: int
     opportunities: int = 0
+    contracts: int = 0
+    payments: int = 0
 
 
 SIZES: dict[str, Size] = {
-    "small": Size(units=4, users_per_unit=5, customers=2_000, contacts=4_000, opportunities=600),
+    "small": Size(
+        units=4,
+        users_per_unit=5,
+        customers=2_000,
+        contacts=4_000,
+        opportunities=600,
+        contracts=400,
+        payments=1_000,
+    ),
+    # A tenth of the large set, for machines (and minutes) too small for it.
+    "medium": Size(
+        units=20,
+        users_per_unit=10,
+        customers=100_000,
+        contacts=200_000,
+        opportunities=30_000,
+        contracts=20_000,
+        payments=50_000,
+    ),
     "large": Size(
         units=20,
         users_per_unit=10,
         customers=1_000_000,
         contacts=2_000_000,
         opportunities=300_000,
+        contracts=200_000,
+        payments=500_000,
     ),
 }
 
@@ -53,6 +75,7 @@ STEPS: list[str] = [
     "tuoke.customers.seed.seed_customers",
     "tuoke.activities.seed.seed_follow_ups",
     "tuoke.sales.seed.seed_opportunities",
+    "tuoke.contracts.seed.seed_contracts",
 ]
 
 

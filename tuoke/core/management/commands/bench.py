@@ -6,7 +6,7 @@ from tuoke.core import seed
 
 class Command(BaseCommand):
     help = (
-        "Benchmark data: `tuoke bench seed --size small|large` builds a data set of "
+        "Benchmark data: `tuoke bench seed --size small|medium|large` builds a data set of "
         "ARCHITECTURE.md in the database of DATABASE_URL (use a database of its own)."
     )
 
