@@ -608,3 +608,25 @@ def test_the_signed_date_is_kept_when_given(rep_east, customer):
         customer=customer, title="合同", amount=1, by=rep_east, signed_on=signed
     )
     assert services.submit_contract(contract, by=rep_east).signed_on == signed
+
+
+def test_custom_fields_are_checked_and_a_renewal_takes_the_living_ones(people, rep_east, customer):
+    from tuoke.core.custom_fields import create_custom_field, delete_custom_field
+
+    admin = people["admin"]
+    create_custom_field(
+        target="contract", key="erp_number", label="ERP 编号", kind="text", by=admin, required=True
+    )
+    old_field = create_custom_field(
+        target="contract", key="stamp", label="盖章方式", kind="text", by=admin
+    )
+    with pytest.raises(ValidationError) as caught:
+        services.create_contract(customer=customer, title="合同", amount=1, by=rep_east)
+    assert list(caught.value.error_dict) == ["custom.erp_number"]
+    old = _effective(rep_east, customer, custom={"erp_number": "SAP-001", "stamp": "电子章"})
+    assert old.custom == {"erp_number": "SAP-001", "stamp": "电子章"}
+    delete_custom_field(old_field, by=admin)
+    renewal = services.renew_contract(old, by=rep_east)
+    assert renewal.custom == {"erp_number": "SAP-001"}
+    services.update_contract(old, by=rep_east, custom={"erp_number": "SAP-002"})
+    assert Contract.objects.get(pk=old.pk).custom["erp_number"] == "SAP-002"

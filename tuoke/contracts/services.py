@@ -671,7 +671,12 @@ def renew_contract(contract: Contract, *, by: User | None) -> Contract:
         starts_on=starts_on,
         ends_on=ends_on,
         renews=contract,
-        custom=dict(contract.custom or {}),
+        # Values of fields deleted since stay with the old contract only.
+        custom={
+            field.key: contract.custom[field.key]
+            for field in custom_fields.fields_for(Contract.custom_fields_target)
+            if field.key in (contract.custom or {})
+        },
     )
 
 
