@@ -148,6 +148,11 @@ class RateTable:
                 days.append(valid_on)
                 self._rates[currency].append(rate)
 
+    @property
+    def currencies(self) -> list[str]:
+        """The currencies loaded (the reporting currency excepted), sorted."""
+        return sorted(self._days)
+
     def rate(self, currency: str, on: date) -> Decimal | None:
         """The rate of ``currency`` on ``on`` (1 for the reporting currency), or None."""
         if currency == self.reporting:
