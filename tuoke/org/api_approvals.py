@@ -328,7 +328,7 @@ def _steps(user: User, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 "name": step["name"],
                 "approver_kind": step["approver_kind"],
-                "mode": step["mode"],
+                "mode": step.get("mode") or ApprovalMode.ANY,
                 "role": resolve(user, Role, step.get("role_id"), f"steps.{index}.role_id"),
                 "user": resolve(user, User, step.get("user_id"), f"steps.{index}.user_id"),
             }
