@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from tuoke.core.errors import Conflict
-from tuoke.core.models import Action
-from tuoke.core.scope import can, get_for, get_for_action, require
+from tuoke.core.models import Action, Scope
+from tuoke.core.scope import can, get_for, get_for_action, require, scope_of
 from tuoke.core.views import add_service_error, next_url, paginate
 from tuoke.org.models import User
 
@@ -99,8 +99,14 @@ STATUS_BADGES = {
 }
 
 
-def _owners(user: User) -> QuerySet[User]:
-    return User.objects.visible_to(user).filter(is_active=True).order_by("username")
+def _owners(user: User, record_type: str) -> QuerySet[User]:
+    """The people the owner filter offers: everyone to those who see every payment (or
+    invoice), finance's case, whose view of colleagues may be narrower; else the colleagues
+    the user may see."""
+    people = User.objects.filter(is_active=True)
+    if scope_of(user, record_type, Action.VIEW) != Scope.ALL:
+        people = people.visible_to(user)
+    return people.order_by("username")
 
 
 def _totals(queryset: QuerySet) -> list[dict[str, Any]]:
@@ -150,7 +156,7 @@ def payment_list(request):
     tab = request.GET.get("tab") or ("awaiting" if may_confirm else "all")
     if tab not in dict(TABS):
         tab = "all"
-    owners = _owners(user)
+    owners = _owners(user, Payment.record_type)
     form = PaymentFilterForm(request.GET, owners=owners)
     form.is_valid()
     data = {k: v for k, v in form.cleaned_data.items() if k not in form.errors}
@@ -394,7 +400,7 @@ def invoice_list(request):
     total of the filter; pages."""
     user = request.user
     require(user, Invoice.record_type, Action.VIEW)
-    owners = _owners(user)
+    owners = _owners(user, Invoice.record_type)
     form = InvoiceFilterForm(request.GET, owners=owners)
     form.is_valid()
     data = {k: v for k, v in form.cleaned_data.items() if k not in form.errors}
