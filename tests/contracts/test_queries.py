@@ -48,6 +48,11 @@ def _rates(people):
 
 @pytest.fixture
 def book(people):
+    return build_book(people)
+
+
+def build_book(people) -> dict[str, Contract]:
+    """The receivables book of the module docstring (also used by the page tests)."""
     _rates(people)
     east1, east2, south1 = people["rep_east1"], people["rep_east2"], people["rep_south1"]
     finance = people["finance1"]
@@ -273,6 +278,10 @@ def test_it_computes_the_receivables_in_a_few_queries(people, book, django_asser
 
 @pytest.fixture
 def renewals(people):
+    return build_renewals(people)
+
+
+def build_renewals(people) -> dict[str, Contract]:
     """Contracts ending around the third quarter of 2026 and their renewals.
 
     due in [07-01, 09-30]     amount      renewal                 renewed?
