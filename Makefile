@@ -36,7 +36,7 @@ test: deps lint
 lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy tuoke/core/services.py tuoke/org/services.py tuoke/org/handover.py tuoke/customers/services.py tuoke/customers/matching.py tuoke/leads/services.py tuoke/core/saved_views.py tuoke/core/notifications.py tuoke/integrations/services.py tuoke/activities/services.py tuoke/sales/services.py
+	$(VENV)/bin/mypy tuoke/core/services.py tuoke/org/services.py tuoke/org/handover.py tuoke/customers/services.py tuoke/customers/matching.py tuoke/leads/services.py tuoke/core/saved_views.py tuoke/core/notifications.py tuoke/integrations/services.py tuoke/activities/services.py tuoke/sales/services.py tuoke/contracts/services.py tuoke/contracts/payments.py tuoke/contracts/invoices.py tuoke/core/sequences.py tuoke/core/money.py tuoke/org/approvals.py
 	$(TUOKE) makemigrations --check --dry-run
 
 format: deps

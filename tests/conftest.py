@@ -17,6 +17,8 @@ def _fast_settings(settings, tmp_path):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.SECURE_SSL_REDIRECT = False
+    # Uploads (contract attachments) go to the test's own folder, never into var/media.
+    settings.MEDIA_ROOT = str(tmp_path / "media")
     # The fake WeCom and DingTalk servers of the tests listen on this machine.
     settings.ROBOT_HOSTS = [*settings.ROBOT_HOSTS, "127.0.0.1", "localhost"]
     settings.SESSION_COOKIE_SECURE = False
