@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import approvals
 from .forms import VersionedForm
@@ -42,7 +43,7 @@ class DecisionForm(forms.Form):
     """An approver's comment; returning or rejecting a request must say why."""
 
     comment = forms.CharField(
-        label=_("Comment"),
+        label=pgettext_lazy("approval", "Comment"),
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
