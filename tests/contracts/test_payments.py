@@ -598,7 +598,7 @@ def test_payment_functions_cost_a_bounded_number_of_queries(
     finance = people["finance1"]
     records.payment(contract, amount="1", by=finance)  # the customer is signed already
     finance.refresh_from_db()
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(26):
         payments.record_payment(contract=contract, amount="150000", received_on=TODAY, by=finance)
     entries = [{"due_on": TODAY + timedelta(days=n), "amount": "1000"} for n in range(24)]
     rep = people["rep_east1"]

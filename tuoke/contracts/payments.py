@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Case, F, Q, QuerySet, Sum, Value, When
 from django.dispatch import Signal
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
@@ -70,13 +70,13 @@ def _error(field: str, message: Any, code: PaymentError | ErrorCode | str) -> Va
 
 def _locked_error() -> ValidationError:
     """The contracts services' own refusal of a pending contract (same code and message)."""
-    try:
-        from .services import ContractError
+    from .services import ContractError  # services call this module: imported when needed
 
-        code: str = ContractError.LOCKED
-    except ImportError:  # the contracts services are being written beside this module
-        code = "locked"
-    return _error("status", _("This contract is pending approval and cannot be changed."), code)
+    return _error(
+        "status",
+        _("This contract is pending approval and cannot be changed."),
+        ContractError.LOCKED,
+    )
 
 
 payment_confirmed = Signal()
@@ -192,7 +192,7 @@ def _note_last_entry(instance: Any, note: str) -> None:
 
 def _payment_list_url() -> str:
     try:
-        return reverse("contracts:payment_list") + "?status=unconfirmed"
+        return reverse("contracts:payment_list") + "?tab=awaiting"
     except NoReverseMatch:
         return ""
 
@@ -511,17 +511,27 @@ def _plan_allocations(
     return shares
 
 
+def _add_paid(shares: dict[int, Decimal], *, sign: int) -> None:
+    """Add (or take back) each instalment's share to its paid amount: one UPDATE by F()."""
+    if not shares:
+        return
+    Instalment.all_objects.filter(pk__in=list(shares)).update(
+        paid_amount=F("paid_amount")
+        + Case(
+            *(When(pk=pk, then=Value(sign * share)) for pk, share in shares.items()),
+            output_field=Instalment._meta.get_field("paid_amount"),
+        )
+    )
+
+
 def _apply(payment: Payment, contract: Contract, shares: list[tuple[Instalment, Decimal]]) -> None:
     """Count a confirmed payment as received: its matches, the instalments' paid amounts
     and the contract's received amount, all by F() under the contract's lock."""
+    matched = [(i, s) for i, s in shares if s > 0]
     PaymentAllocation.objects.bulk_create(
-        PaymentAllocation(payment=payment, instalment=i, amount=s) for i, s in shares if s > 0
+        PaymentAllocation(payment=payment, instalment=i, amount=s) for i, s in matched
     )
-    for instalment, share in shares:
-        if share > 0:
-            Instalment.all_objects.filter(pk=instalment.pk).update(
-                paid_amount=F("paid_amount") + share
-            )
+    _add_paid({i.pk: s for i, s in matched}, sign=1)
     Contract.all_objects.filter(pk=contract.pk).update(
         received_amount=F("received_amount") + payment.amount
     )
@@ -529,11 +539,12 @@ def _apply(payment: Payment, contract: Contract, shares: list[tuple[Instalment, 
 
 def _unapply(payment: Payment, contract: Contract) -> None:
     """Take a confirmed payment out of what was received (its matches are deleted)."""
-    matches = list(
-        PaymentAllocation.objects.filter(payment=payment).values_list("instalment_id", "amount")
-    )
-    for instalment_id, share in matches:
-        Instalment.all_objects.filter(pk=instalment_id).update(paid_amount=F("paid_amount") - share)
+    matches: dict[int, Decimal] = {}
+    for instalment_id, share in PaymentAllocation.objects.filter(payment=payment).values_list(
+        "instalment_id", "amount"
+    ):
+        matches[instalment_id] = matches.get(instalment_id, Decimal("0")) + share
+    _add_paid(matches, sign=-1)
     PaymentAllocation.objects.filter(payment=payment).delete()
     Contract.all_objects.filter(pk=contract.pk).update(
         received_amount=F("received_amount") - payment.amount
