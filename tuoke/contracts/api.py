@@ -18,6 +18,7 @@ from typing import Any, Literal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import paginate
@@ -336,9 +337,8 @@ class InstalmentOut(Schema):
     note: str = Field(examples=["预付款 30%"])
 
     @staticmethod
-    def resolve_overdue(instalment: Instalment, context: dict[str, Any] | None) -> bool:
-        today = (context or {}).get("today") or date.today()
-        return instalment.due_on < today and instalment.outstanding > 0
+    def resolve_overdue(instalment: Instalment) -> bool:
+        return instalment.due_on < _today() and instalment.outstanding > 0
 
 
 class InstalmentPlanIn(Schema):
@@ -701,8 +701,6 @@ def _contract_for_money(user: User, contract_id: int, record_type: str) -> Contr
 
 
 def _today() -> date:
-    from django.utils import timezone
-
     return timezone.localdate()
 
 
