@@ -25,7 +25,7 @@ from django.dispatch import Signal
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from tuoke.core import audit
 from tuoke.core import services as core_services
@@ -49,7 +49,7 @@ from .models import (
 )
 
 if TYPE_CHECKING:
-    from django.db.models import Model
+    from tuoke.core.models import TrackedModel as Model
 
 
 class ApprovalError(StrEnum):
@@ -160,15 +160,16 @@ def target(record_type: str) -> Target:
 # --- Conditions --------------------------------------------------------------------------------
 
 OPERATORS = {"gte", "gt", "lte", "lt", "eq", "ne", "is_true", "is_false"}
+# How a condition reads: "Amount (reporting currency) at least 500000", "Foreign currency is yes".
 OPERATOR_LABELS: dict[str, Promise] = {
-    "gte": gettext_lazy("at least"),
-    "gt": gettext_lazy("more than"),
-    "lte": gettext_lazy("at most"),
-    "lt": gettext_lazy("less than"),
-    "eq": gettext_lazy("equal to"),
-    "ne": gettext_lazy("not equal to"),
-    "is_true": gettext_lazy("is yes"),
-    "is_false": gettext_lazy("is no"),
+    "gte": pgettext_lazy("approval condition", "at least"),
+    "gt": pgettext_lazy("approval condition", "more than"),
+    "lte": pgettext_lazy("approval condition", "at most"),
+    "lt": pgettext_lazy("approval condition", "less than"),
+    "eq": pgettext_lazy("approval condition", "equal to"),
+    "ne": pgettext_lazy("approval condition", "not equal to"),
+    "is_true": pgettext_lazy("approval condition", "is yes"),
+    "is_false": pgettext_lazy("approval condition", "is no"),
 }
 _NUMBER_OPERATORS = ("gte", "gt", "lte", "lt", "eq", "ne")
 OPERATORS_BY_KIND: dict[str, tuple[str, ...]] = {
@@ -558,7 +559,7 @@ def _notify_approvers(request: ApprovalRequest, step: ApprovalRequestStep, by: U
 
 def _notify_submitter(request: ApprovalRequest, kind: str, comment: str, by: User | None):
     title = request.title
-    texts = {
+    texts: dict[str, Callable[[], str]] = {
         ApprovalStatus.APPROVED: lambda: _("Approved: %(title)s") % {"title": title},
         ApprovalStatus.REJECTED: lambda: _("Rejected: %(title)s") % {"title": title},
         ApprovalStatus.RETURNED: lambda: _("Returned for changes: %(title)s") % {"title": title},
@@ -671,7 +672,7 @@ def _locked(request: ApprovalRequest) -> ApprovalRequest:
 def _current_step(request: ApprovalRequest, by: User) -> ApprovalRequestStep:
     """The step waiting for a decision, if ``by`` is one of its approvers who has not
     approved it yet."""
-    step = ApprovalRequestStep.objects.get(request=request, position=request.current_step)
+    step = ApprovalRequestStep.objects.get(request=request, position=request.current_step or 0)
     if not step.approvers.filter(pk=by.pk).exists():
         decided_before = ApprovalRequestStep.objects.filter(
             request=request, position__lt=step.position, approvers=by
@@ -944,12 +945,12 @@ def _steps_text(steps: Iterable[Any]) -> str:
     lines = []
     for position, step in enumerate(steps, start=1):
         get = step.get if isinstance(step, dict) else lambda k, s=step: getattr(s, k)
-        who = str(ApproverKind(get("approver_kind")).label)
+        who = str(ApproverKind(str(get("approver_kind"))).label)
         if get("role") is not None:
             who = f"{who}: {get('role')}"
         if get("user") is not None:
             who = f"{who}: {get('user')}"
-        mode = str(ApprovalMode(get("mode")).label)
+        mode = str(ApprovalMode(str(get("mode"))).label)
         lines.append(f"{position}. {get('name')} ({who}; {mode})")
     return "\n".join(lines)
 
