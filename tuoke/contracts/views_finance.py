@@ -86,7 +86,7 @@ class IssueForm(forms.Form):
 # --- Helpers ----------------------------------------------------------------------------------
 
 TABS = (
-    ("awaiting", pgettext_lazy("payments tab", "Awaiting finance")),
+    ("awaiting", gettext_lazy("Awaiting finance")),
     ("all", pgettext_lazy("payments tab", "All")),
 )
 STATUS_BADGES = {
