@@ -206,3 +206,42 @@ def test_credit_reads_cost_one_or_two_queries(people, django_assert_num_queries)
         payments.credited_total(start=TODAY, end=TODAY, unit=rep.unit)
     with django_assert_num_queries(2):
         payments.credit_by_unit(start=TODAY, end=TODAY, units=[rep.unit_id])
+
+
+def test_the_story_a_large_contract_approved_then_paid_earns_credit_only_on_payment(
+    people, large_draft
+):
+    """A rep's contract above the threshold goes to his manager, the director and finance;
+    approved it is effective but earns nothing; finance records money: credit appears."""
+    from tuoke.contracts import services
+    from tuoke.org import approvals
+
+    rep, finance = people["rep_east1"], people["finance1"]
+    contract = services.submit_contract(large_draft, by=rep)
+    assert contract.status == "pending"
+    with pytest.raises(ValidationError) as caught:
+        payments.set_payment_plan(
+            contract, by=rep, instalments=[{"due_on": TODAY, "amount": "800000"}]
+        )
+    assert caught.value.error_dict["status"][0].code == "locked"
+    request = approvals.pending_request(contract)
+    for person in ("manager_east", "director", "finance1"):
+        if request.status == "pending":
+            request = approvals.approve(request, by=people[person])
+    contract.refresh_from_db()
+    assert contract.status == "effective"
+    assert _total(owner=rep) == 0
+    payments.set_payment_plan(
+        contract,
+        by=rep,
+        instalments=[
+            {"due_on": TODAY - timedelta(days=1), "amount": "400000"},
+            {"due_on": TODAY + timedelta(days=90), "amount": "400000"},
+        ],
+    )
+    payments.record_payment(contract=contract, amount="400000", received_on=TODAY, by=finance)
+    assert _total(owner=rep) == Decimal("400000")
+    assert _total(unit=rep.unit) == Decimal("400000")
+    contract.refresh_from_db()
+    assert contract.received_amount == Decimal("400000")
+    assert [i.paid_amount for i in payments.payment_plan(contract)] == [Decimal("400000"), 0]
