@@ -168,3 +168,41 @@ def test_it_lists_in_a_constant_number_of_queries(
     assert Contract.objects.filter(number__startswith="HT-Q").count() == 12
     assert response.context["page_obj"].paginator.count == 12
     assert Decimal("11000") in [r["contract"].amount for r in response.context["rows"]]
+
+
+def test_a_manager_hands_contracts_over_after_a_confirmation(login, people, rep_east, east):
+    client = login(people["manager_east"])
+    listed = client.get(reverse("contracts:contract_list"), {"view": "all"})
+    assert 'data-testid="bulk-bar"' in listed.content.decode()
+    ids = [east["draft"].pk, east["ending"].pk]
+    url = reverse("contracts:contract_bulk")
+    asked = client.post(url, {"ids": ids, "to": people["rep_east2"].pk, "reason": "离职交接"})
+    assert asked.status_code == 200
+    assert len(asked.context["changeable"]) == 2
+    assert Contract.objects.get(pk=ids[0]).owner == rep_east
+    done = client.post(
+        url,
+        {"ids": ids, "to": people["rep_east2"].pk, "reason": "离职交接", "confirm": "1"},
+    )
+    assert done.status_code == 302
+    assert set(Contract.objects.filter(pk__in=ids).values_list("owner", flat=True)) == {
+        people["rep_east2"].pk
+    }
+    # Without a reason he is asked for one; a contract he may not see is a 404.
+    missing = client.post(url, {"ids": ids, "to": rep_east.pk, "confirm": "1"})
+    assert missing.status_code == 400
+    assert missing.context["form"].errors["reason"]
+    south = records.south_contract(people)
+    assert client.post(url, {"ids": [south.pk], "to": rep_east.pk}).status_code == 404
+
+
+def test_a_rep_may_not_hand_over_contracts(login, people, rep_east, east):
+    client = login(rep_east)
+    listed = client.get(reverse("contracts:contract_list"), {"view": "all"})
+    assert 'data-testid="bulk-bar"' not in listed.content.decode()
+    refused = client.post(
+        reverse("contracts:contract_bulk"),
+        {"ids": [east["draft"].pk], "to": people["rep_east2"].pk, "reason": "x", "confirm": "1"},
+    )
+    assert refused.status_code == 400
+    assert Contract.objects.get(pk=east["draft"].pk).owner == rep_east

@@ -162,7 +162,7 @@ class ContractForm(VersionedForm):
         sections = [
             (_("Contract"), ["number", "title", "opportunity", "amount", "currency", "discount"]),
             (_("Dates"), ["signed_on", "starts_on", "ends_on"]),
-            (_("More"), ["owner", "description"]),
+            (_("Owner and description"), ["owner", "description"]),
         ]
         groups = [
             (label, [self[name] for name in names if name in self.fields])
@@ -454,3 +454,18 @@ class FilterForm(forms.Form):
         self.fields["owner"].queryset = owners
         self.fields["unit"].queryset = OrgUnit.objects.visible_to(user).order_by("path")
         self.fields["customer"].queryset = Customer.objects.visible_to(user)
+
+
+class BulkForm(forms.Form):
+    """Hand the ticked contracts to another owner (a manager's action)."""
+
+    to = PersonChoiceField(label=_("New owner"), queryset=User.objects.none())
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=200,
+        error_messages={"required": _("Say why the contracts change hands.")},
+    )
+
+    def __init__(self, data, *, owners):
+        super().__init__(data)
+        self.fields["to"].queryset = owners

@@ -8,24 +8,30 @@ contract comes from ``Contract.objects.visible_to(user)``.
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Q
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from tuoke.core import custom_fields, lists, saved_views
 from tuoke.core import views_saved_views as view_pages
+from tuoke.core.errors import Conflict
 from tuoke.core.models import Action, CustomField, owners_as_ids
 from tuoke.core.money import format_money
 from tuoke.core.scope import can, require
-from tuoke.core.views import paginate
+from tuoke.core.views import add_service_error, paginate
 from tuoke.org.models import User
 
-from .forms import FilterForm
+from . import services
+from .forms import BulkForm, FilterForm
 from .models import Contract, ContractStatus
 
 LIST_KEY = "contracts"
@@ -36,6 +42,8 @@ PAGES = view_pages.ListPages(
     title=gettext_lazy("Contracts"),
 )
 TARGET = Contract.custom_fields_target
+# Contracts one bulk hand-over moves at most (a page is 50).
+MAX_BULK = 200
 
 SORTS = {
     "updated": "updated_at",
@@ -56,7 +64,7 @@ BUILT_IN_COLUMNS = [
     lists.Column("contract", gettext_lazy("Contract"), sort="number", fixed=True),
     lists.Column("customer", gettext_lazy("Customer"), sort="customer"),
     lists.Column("amount", gettext_lazy("Amount"), sort="amount"),
-    lists.Column("received", gettext_lazy("Received"), sort="received"),
+    lists.Column("received", pgettext_lazy("money", "Received"), sort="received"),
     lists.Column("outstanding", gettext_lazy("Outstanding"), sort="outstanding"),
     lists.Column("status", gettext_lazy("Status"), sort="status"),
     lists.Column("signed", gettext_lazy("Signed on"), sort="signed"),
@@ -281,6 +289,86 @@ def contract_list(request):
             "back_query": params.urlencode(),
             "pages": PAGES,
             "may_create": can(user, "contract", Action.CREATE),
+            "may_assign": can(user, "contract", Action.APPROVE),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _ids(request) -> list[int]:
+    ids: list[int] = []
+    for raw in request.POST.getlist("ids"):
+        try:
+            pk = int(raw)
+        except (TypeError, ValueError):
+            raise Http404 from None
+        if pk not in ids:
+            ids.append(pk)
+    return ids[: MAX_BULK + 1]
+
+
+@login_required
+def contract_bulk(request):
+    """Hand the ticked contracts to another owner: a confirmation first (what changes, what
+    is left out because the user may not hand it over), then the transfer."""
+    if request.method != "POST":
+        return redirect(PAGES.list_url())
+    user = request.user
+    require(user, "contract", Action.VIEW)
+    ids = _ids(request)
+    form = BulkForm(request.POST, owners=_owners(user))
+    valid = form.is_valid()
+    selected = list(
+        Contract.objects.visible_to(user)
+        .filter(pk__in=ids)
+        .select_related("owner", "customer")
+        .order_by("-updated_at", "-pk")
+    )
+    if len(selected) != len(ids):
+        raise Http404  # one he may not see: he may not learn that it exists
+    back = QueryDict(request.POST.get("back", "")[:4000]).urlencode()
+    if not ids:
+        form.add_error(None, _("Select at least one contract."))
+        valid = False
+    elif len(ids) > MAX_BULK:
+        form.add_error(None, _("Select at most %(count)s contracts at once.") % {"count": MAX_BULK})
+        valid = False
+    allowed = set(
+        Contract.objects.visible_to(user, Action.APPROVE)
+        .filter(pk__in=ids)
+        .values_list("pk", flat=True)
+    )
+    changeable = [c for c in selected if c.pk in allowed]
+    skipped = [c for c in selected if c.pk not in allowed]
+    if valid and not changeable:
+        form.add_error(None, _("You may not hand over any of the selected contracts."))
+        valid = False
+    if valid and request.POST.get("confirm"):
+        to = form.cleaned_data["to"]
+        try:
+            count = services.transfer_contracts(
+                changeable, to=to, reason=form.cleaned_data["reason"], by=user
+            )
+        except (ValidationError, Conflict, PermissionDenied) as exc:
+            if isinstance(exc, PermissionDenied):
+                exc = ValidationError(str(exc))
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(count)s contracts were given to %(name)s.") % {"count": count, "name": to},
+            )
+            return redirect(PAGES.list_url(back))
+    return render(
+        request,
+        "contracts/contract_bulk.html",
+        {
+            "form": form,
+            "ids": ids,
+            "changeable": changeable,
+            "skipped": skipped,
+            "back": back,
+            "back_url": PAGES.list_url(back),
         },
         status=400 if form.errors else 200,
     )

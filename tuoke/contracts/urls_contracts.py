@@ -8,6 +8,7 @@ from . import list_views, views_contracts
 
 urlpatterns = [
     path("", list_views.contract_list, name="contract_list"),
+    path("bulk/", list_views.contract_bulk, name="contract_bulk"),
     *list_views.SAVED_VIEW_ROUTES,
     path("new/", views_contracts.contract_create, name="contract_create"),
     path("<int:pk>/", views_contracts.contract_detail, name="contract_detail"),
