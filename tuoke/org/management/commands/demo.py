@@ -4,6 +4,7 @@ from django.utils.translation import gettext as _
 
 from tuoke.activities.demo import build_activities
 from tuoke.activities.plan import generate_plan
+from tuoke.contracts.demo import build_contracts
 from tuoke.customers.demo import build_customers
 from tuoke.leads.demo import build_leads
 from tuoke.org.demo import DEMO_PASSWORD, PEOPLE, build_org
@@ -28,8 +29,10 @@ class Command(BaseCommand):
             build_leads()
             build_activities()
             build_sales()
+            build_contracts()
             # Today's plans once more, now with the sources of the apps built after
-            # activities (stalled opportunities); what was planned already stays as it is.
+            # activities (stalled opportunities, overdue payments, renewals coming); what was
+            # planned already stays as it is.
             generate_plan(day=timezone.localdate(), trigger="demo")
             self.stdout.write(self.style.SUCCESS(_("Demo data is ready.")))
         self.stdout.write(_("Demo logins (password %(password)s):") % {"password": DEMO_PASSWORD})
