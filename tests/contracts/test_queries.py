@@ -40,10 +40,10 @@ FAR = date(2027, 12, 31)
 
 def _rates(people):
     finance = people["finance1"]
-    money.create_rate(currency="USD", valid_on=date(2026, 1, 1), rate="7.10", by=finance)
-    money.create_rate(currency="USD", valid_on=date(2026, 6, 15), rate="7.20", by=finance)
-    # After the day of the report: never used for it.
-    money.create_rate(currency="USD", valid_on=date(2026, 7, 1), rate="7.50", by=finance)
+    money.set_rate(currency="USD", valid_on=date(2026, 1, 1), rate="7.10", by=finance)
+    money.set_rate(currency="USD", valid_on=date(2026, 6, 15), rate="7.20", by=finance)
+    # After the day of the receivables report: never used for it.
+    money.set_rate(currency="USD", valid_on=date(2026, 7, 1), rate="7.50", by=finance)
 
 
 @pytest.fixture

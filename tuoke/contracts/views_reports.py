@@ -275,7 +275,11 @@ def renewals(request):
     require(request.user, Contract.record_type, Action.VIEW)
     today = timezone.localdate()
     horizon = ContractSettings.current().renewal_horizon_days
-    form = RenewalsFilterForm(request.GET or None, user=request.user)
+    data = request.GET.copy() if request.GET else None
+    if data is not None and not data.get("period"):
+        data["period"] = "quarter"  # shown as chosen, as it is used
+    form = RenewalsFilterForm(data, user=request.user)
+    form.fields["period"].initial = "quarter"
     form.fields["days"].widget.attrs["placeholder"] = str(horizon)
     days = form.value("days") or horizon
     owner, unit = form.value("owner"), form.value("unit")
