@@ -4,8 +4,9 @@
   that is not fully paid becomes a task for the contract's owner, on the customer, naming the
   contract, the instalment, what is outstanding and since when;
 - ``renewal_due``: an effective contract ending within the renewal horizon
-  (``ContractSettings.renewal_horizon_days``) that has no live renewal (a renewal contract
-  not deleted nor terminated) becomes a "Renewal coming" task for its owner.
+  (``ContractSettings.renewal_horizon_days``) that has no live renewal (one not deleted nor
+  terminated, as the "ending soon" list counts: ``queries.live_renewals``) becomes a
+  "Renewal coming" task for its owner.
 
 Both read with one set-based query each. A task done (or deleted) comes back a week later if
 the money is still outstanding or the renewal still missing (``COOLDOWN_DAYS``), not the next
@@ -35,6 +36,7 @@ from tuoke.activities.plan import (
 )
 
 from .models import Contract, ContractSettings, ContractStatus, Instalment
+from .queries import live_renewals
 from .timeline import money
 
 OVERDUE_SOURCE = "overdue_instalment"
@@ -43,8 +45,6 @@ OVERDUE_KIND = "call"
 RENEWAL_KIND = "visit"
 DEFAULT_CAP = 20
 COOLDOWN_DAYS = 7
-# A renewal that is still alive keeps the contract off the renewal plan.
-DEAD_RENEWAL = (ContractStatus.TERMINATED,)
 
 
 def contract_cap() -> int:
@@ -177,14 +177,6 @@ def overdue_drafts(day: date) -> list[Draft]:
 
 
 # --- Renewals due -------------------------------------------------------------------------------
-
-
-def live_renewals():
-    """Renewal contracts that keep their contract off the renewal plan (an OuterRef on the
-    renewed contract)."""
-    return Contract.all_objects.filter(renews=OuterRef("pk"), deleted_at__isnull=True).exclude(
-        status__in=DEAD_RENEWAL
-    )
 
 
 def renewal_drafts(day: date) -> list[Draft]:

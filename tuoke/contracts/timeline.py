@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tuoke.core.models import Action
+from tuoke.core.money import format_money
 from tuoke.core.scope import can
 from tuoke.core.timeline import Event, Source, register, url_or_blank
 
@@ -28,13 +29,7 @@ from .models import Contract, ContractStatus, Invoice, InvoiceStatus, Payment, P
 
 
 def money(amount: Decimal | None, currency: str) -> str:
-    if amount is None:
-        return ""
-    try:
-        from tuoke.core.money import format_money
-    except ImportError:  # pragma: no cover - the money helper not there yet
-        return f"¥{amount:,.2f}" if currency == "CNY" else f"{amount:,.2f} {currency}"
-    return format_money(amount, currency)
+    return format_money(amount, currency) if amount is not None else ""
 
 
 def _details(rows: Iterable[tuple[str, str]]) -> str:
