@@ -400,18 +400,43 @@ def test_it_never_makes_the_submitter_his_own_approver(people, calls):
     assert _approvers(request, 2) == ["finance1"]
 
 
-def test_it_refuses_a_flow_with_a_step_nobody_can_approve_naming_the_step(people, calls):
+def test_it_skips_a_manager_step_with_nobody_above_the_submitter_and_says_so(people, calls):
     _flow(people)
     manager = people["manager_east"]
-    with pytest.raises(ValidationError) as caught:
-        approvals.submit(_contract(manager), by=manager)
-    assert _code(caught) == ("flow", "no_approver")
-    message = caught.value.error_dict["flow"][0].messages[0]
-    assert "销售总监审批" in message and "孙总监" in message
+    request = approvals.submit(_contract(manager), by=manager)
+    # 部门经理审批 goes up to the director; nobody is above him for 销售总监审批.
+    assert [s.name for s in request.steps.order_by("position")] == ["部门经理审批", "财务审核"]
+    assert _approvers(request, 1) == ["director"]
+    assert _approvers(request, 2) == ["finance1"]
+    skip = request.actions.get(kind="skip")
+    assert "销售总监审批" in skip.comment and "孙总监" in skip.comment
+    assert request.status == "pending"
+
+
+def test_it_approves_at_once_when_every_step_is_skipped(people, calls):
+    _flow(
+        people,
+        steps=[
+            {"name": "部门经理审批", "approver_kind": "unit_manager"},
+            {"name": "上级审批", "approver_kind": "next_manager"},
+        ],
+    )
+    boss = people["boss"]
+    request = approvals.submit(_contract(boss), by=boss)
+    assert request.status == "approved" and request.decided_at is not None
+    assert not request.steps.exists()
+    assert request.actions.filter(kind="skip").count() == 2
+    assert approvals.pending_request(_contract(boss)) is None
+
+
+def test_it_refuses_a_role_step_nobody_can_approve_naming_the_step(people, calls):
+    _flow(people)
     finance1 = people["finance1"]
     with pytest.raises(ValidationError) as caught:
         approvals.submit(_contract(finance1, "HT-T-002"), by=finance1)
     assert _code(caught) == ("flow", "no_approver")
+    message = caught.value.error_dict["flow"][0].messages[0]
+    assert "财务审核" in message
     assert not ApprovalRequest.objects.exists()
 
 

@@ -40,6 +40,7 @@ from tuoke.core.errors import Conflict, ErrorCode, field_error
 from tuoke.core.models import Action, AuditEntry
 from tuoke.core.scope import get_for, may_act_on, require
 from tuoke.customers.models import Customer, LifecycleStatus
+from tuoke.org.models import ApprovalStatus
 from tuoke.sales.models import Opportunity
 
 from .models import (
@@ -515,7 +516,8 @@ def submit_contract(
         )
     _require_status(contract, (ContractStatus.DRAFT,), _("Only a draft can be submitted."))
     request = approvals.submit(contract, by=by, comment=comment)
-    if request is None:
+    if request is None or request.status == ApprovalStatus.APPROVED:
+        # No flow applies, or every step of it was skipped (nobody above the submitter).
         return make_effective(contract, by=by)
     return core_services.update_record(
         contract, by=by, expected_version=version, status=ContractStatus.PENDING

@@ -396,8 +396,18 @@ def _nobody_reason(step: ApprovalStep, *, submitter: User, previous_manager: Use
     return _("%(person)s is not active or submitted it himself") % {"person": person or "—"}
 
 
-def _resolve_steps(flow: ApprovalFlow, *, submitter: User) -> list[tuple[ApprovalStep, list]]:
+MANAGER_KINDS = (ApproverKind.UNIT_MANAGER, ApproverKind.NEXT_MANAGER)
+
+
+def _resolve_steps(
+    flow: ApprovalFlow, *, submitter: User
+) -> tuple[list[tuple[ApprovalStep, list]], list[tuple[ApprovalStep, str]]]:
+    """The flow's steps with their approvers, and the steps skipped: a manager step with no
+    manager left above the submitter (a director submitting under "unit manager → next
+    manager → finance" has nobody above him in sales) is skipped and kept in the history.
+    A role or person step with nobody is a flaw of the flow and refuses the submission."""
     planned: list[tuple[ApprovalStep, list]] = []
+    skipped: list[tuple[ApprovalStep, str]] = []
     previous_manager: User | None = None
     steps = list(flow.steps.select_related("role", "user").order_by("sort_order", "pk"))
     if not steps:
@@ -410,16 +420,19 @@ def _resolve_steps(flow: ApprovalFlow, *, submitter: User) -> list[tuple[Approva
         approvers = resolve_approvers(step, submitter=submitter, previous_manager=previous_manager)
         if not approvers:
             reason = _nobody_reason(step, submitter=submitter, previous_manager=previous_manager)
+            if step.approver_kind in MANAGER_KINDS:
+                skipped.append((step, reason))
+                continue
             raise _error(
                 "flow",
                 _("No one can approve the step “%(step)s”: %(reason)s.")
                 % {"step": step.name, "reason": reason},
                 ApprovalError.NO_APPROVER,
             )
-        if step.approver_kind in (ApproverKind.UNIT_MANAGER, ApproverKind.NEXT_MANAGER):
+        if step.approver_kind in MANAGER_KINDS:
             previous_manager = approvers[0]
         planned.append((step, approvers))
-    return planned
+    return planned, skipped
 
 
 # --- Reading requests --------------------------------------------------------------------------
@@ -594,9 +607,12 @@ def submit(record: Model, *, by: User, comment: str = "") -> ApprovalRequest | N
     does (the caller then goes on as if it were approved).
 
     The flow's steps are copied with their approvers resolved now (the submitter is never his
-    own approver); a step that resolves to nobody is refused (field ``flow``, code
-    ``no_approver``), as is a record with a request pending (code ``pending``). The first
-    step's approvers are notified."""
+    own approver). A manager step with no manager above the submitter is skipped, and the
+    history says so; when every step is skipped the request is approved at once and the
+    caller goes on as approved (as with None; ``on_approved`` is not called). A role or
+    person step that resolves to nobody is refused (field ``flow``, code ``no_approver``), as
+    is a record with a request pending (code ``pending``). The first step's approvers are
+    notified."""
     the_target = target(record.record_type)
     comment = _comment(comment, required=False)
     # Two submissions of one record at once: the second waits here and then finds the first.
@@ -612,7 +628,7 @@ def submit(record: Model, *, by: User, comment: str = "") -> ApprovalRequest | N
     flow = flow_for(record)
     if flow is None:
         return None
-    planned = _resolve_steps(flow, submitter=by)
+    planned, skipped = _resolve_steps(flow, submitter=by)
     title, amount, currency = the_target.describe(record)
     request = core_services.create_record(
         ApprovalRequest,
@@ -648,7 +664,23 @@ def submit(record: Model, *, by: User, comment: str = "") -> ApprovalRequest | N
     ApprovalAction.objects.create(
         request=request, kind=ApprovalAction.Kind.SUBMIT, actor=by, comment=comment
     )
-    assert first is not None
+    ApprovalAction.objects.bulk_create(
+        ApprovalAction(
+            request=request,
+            kind=ApprovalAction.Kind.SKIP,
+            comment=_clip(_("%(step)s: %(reason)s.") % {"step": step.name, "reason": reason}, 2000),
+        )
+        for step, reason in skipped
+    )
+    if first is None:
+        core_services.update_record(
+            request,
+            by=by,
+            status=ApprovalStatus.APPROVED,
+            current_step=None,
+            decided_at=timezone.now(),
+        )
+        return request
     _notify_approvers(request, first, by)
     return request
 

@@ -406,6 +406,8 @@ class ApprovalAction(models.Model):
         REJECT = "reject", _("Rejected")
         RETURN = "return", _("Returned for changes")
         WITHDRAW = "withdraw", _("Withdrawn")
+        # A manager step with nobody to ask: the submitter is at the top of the org chart.
+        SKIP = "skip", _("Skipped")
 
     request = models.ForeignKey(
         ApprovalRequest,
