@@ -169,9 +169,11 @@ class RateTable:
         return self._rates[currency][index - 1]
 
     def to_reporting(self, amount: Any, currency: str, on: date) -> Decimal | None:
+        """``amount`` in the reporting currency, in cents (sums the database gives back may
+        carry more places); None without a rate."""
         amount = _decimal(amount)
         if currency == self.reporting:
-            return amount
+            return amount.quantize(CENT, rounding=ROUND_HALF_UP)
         rate = self.rate(currency, on)
         if rate is None:
             return None
