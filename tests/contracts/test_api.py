@@ -353,9 +353,12 @@ def test_it_completes_and_terminates_effective_contracts(people, east, customer,
     api = api_of("rep_east1")
     mine = east["mine"]
     other = records.contract(people["rep_east1"], customer, number="HT-EAST-009")
-    missing = api.post(f"/contracts/{mine.pk}/terminate", {})
+    manager = api_of("manager_east")
+    # Ending a contract early is a manager's decision.
+    assert api.post(f"/contracts/{mine.pk}/terminate", {"reason": "x"}).status_code == 403
+    missing = manager.post(f"/contracts/{mine.pk}/terminate", {})
     assert _errors(missing) == {"reason": "required"}
-    ended = api.post(f"/contracts/{mine.pk}/terminate", {"reason": "客户经营困难，协商终止"})
+    ended = manager.post(f"/contracts/{mine.pk}/terminate", {"reason": "客户经营困难，协商终止"})
     assert ended.status_code == 200, ended.json()
     assert ended.json()["status"] == "terminated"
     assert ended.json()["termination_reason"] == "客户经营困难，协商终止"

@@ -354,10 +354,16 @@ def test_an_effective_contract_keeps_its_terms_but_takes_a_description(login, re
     assert contract.description == "已盖章"
 
 
-def test_it_terminates_with_a_reason_and_completes(login, rep_east, customer):
+def test_it_terminates_with_a_reason_and_completes(people, login, rep_east, customer):
     contract = _effective(rep_east, customer)
-    client = login(rep_east)
     url = reverse("contracts:contract_terminate", args=[contract.pk])
+    page = login(rep_east).get(reverse("contracts:contract_detail", args=[contract.pk]))
+    assert 'data-testid="terminate-open"' not in page.content.decode()
+    assert (
+        login(rep_east).post(url, {"version": contract.version, "reason": "x"}).status_code == 403
+    )
+    client = login(people["manager_east"])
+    assert 'data-testid="terminate-open"' in client.get(page.request["PATH_INFO"]).content.decode()
     assert client.get(url).status_code == 405
     missing = client.post(url, {"version": contract.version, "reason": ""})
     assert missing.status_code == 400
@@ -368,7 +374,9 @@ def test_it_terminates_with_a_reason_and_completes(login, rep_east, customer):
     contract.refresh_from_db()
     assert (contract.status, contract.termination_reason) == ("terminated", "客户破产")
     other = records.contract(rep_east, customer, number="HT-EAST-010")
-    client.post(reverse("contracts:contract_complete", args=[other.pk]), {"version": other.version})
+    login(rep_east).post(
+        reverse("contracts:contract_complete", args=[other.pk]), {"version": other.version}
+    )
     other.refresh_from_db()
     assert other.status == "completed"
 

@@ -395,32 +395,36 @@ def test_no_credit_on_approval_under_the_default_rule(rep_east, draft):
 # --- Completing and terminating -----------------------------------------------------------------
 
 
-def test_an_effective_contract_is_completed_or_terminated(rep_east, customer, draft):
+def test_an_effective_contract_is_completed_or_terminated(people, rep_east, customer, draft):
+    manager = people["manager_east"]
     effective = services.submit_contract(draft, by=rep_east)
     completed = services.complete_contract(effective, by=rep_east, version=effective.version)
     assert (completed.status, completed.closed_at is not None) == ("completed", True)
     with pytest.raises(ValidationError) as caught:
-        services.terminate_contract(completed, by=rep_east, reason="客户违约")
+        services.terminate_contract(completed, by=manager, reason="客户违约")
     assert _codes(caught.value) == {"status": ["status"]}
     other = services.submit_contract(
         services.create_contract(customer=customer, title="二期", amount=1, by=rep_east),
         by=rep_east,
     )
     with pytest.raises(ValidationError) as caught:
-        services.terminate_contract(other, by=rep_east, reason="  ")
+        services.terminate_contract(other, by=manager, reason="  ")
     assert _codes(caught.value) == {"reason": ["required"]}
-    terminated = services.terminate_contract(other, by=rep_east, reason="客户经营困难")
+    # Ending a contract early is a manager's decision, not the rep's.
+    with pytest.raises(PermissionDenied):
+        services.terminate_contract(other, by=rep_east, reason="客户经营困难")
+    terminated = services.terminate_contract(other, by=manager, reason="客户经营困难")
     stored = Contract.objects.get(pk=terminated.pk)
     assert (stored.status, stored.termination_reason) == ("terminated", "客户经营困难")
 
 
-def test_a_draft_is_neither_completed_nor_terminated(rep_east, draft, large_draft):
+def test_a_draft_is_neither_completed_nor_terminated(people, rep_east, draft, large_draft):
     with pytest.raises(ValidationError) as caught:
         services.complete_contract(draft, by=rep_east)
     assert caught.value.message_dict == {"status": ["Only an effective contract can be completed."]}
     pending = services.submit_contract(large_draft, by=rep_east)
     with pytest.raises(ValidationError) as caught:
-        services.terminate_contract(pending, by=rep_east, reason="x")
+        services.terminate_contract(pending, by=people["manager_east"], reason="x")
     assert _codes(caught.value) == {"status": ["locked"]}
 
 
@@ -525,7 +529,7 @@ def test_pending_and_effective_contracts_are_not_deleted(rep_east, draft, large_
 def test_a_terminated_contract_with_money_received_stays(people, rep_east, customer):
     contract = _effective(rep_east, customer)
     records.payment(contract, amount="1000", by=people["finance1"])
-    services.terminate_contract(contract, by=rep_east, reason="双方协商终止")
+    services.terminate_contract(contract, by=people["manager_east"], reason="双方协商终止")
     with pytest.raises(ValidationError) as caught:
         services.delete_contract(contract, by=rep_east)
     assert _codes(caught.value) == {"status": ["in_use"]}

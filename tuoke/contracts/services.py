@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 from django.db.models import F, Sum
@@ -608,7 +608,10 @@ def complete_contract(
 def terminate_contract(
     contract: Contract, *, by: User | None, reason: str, version: int | None = None
 ) -> Contract:
-    """An effective contract ends early, for a reason that is kept."""
+    """An effective contract ends early, for a reason that is kept: a manager's decision
+    (``approve`` on the contract within his scope), as reopening a deal is."""
+    if by is not None and not may_act_on(by, contract, Action.APPROVE):
+        raise PermissionDenied(_("Only a manager may terminate a contract."))
     _check_version(contract, version)
     _require_status(
         contract, (ContractStatus.EFFECTIVE,), _("Only an effective contract can be terminated.")

@@ -395,6 +395,8 @@ def _detail_context(request, contract: Contract, **extra) -> dict[str, Any]:
         "may_submit": status == ContractStatus.DRAFT and may_edit_record,
         "may_withdraw": pending is not None and pending.owner_id == user.pk,
         "may_close": status == ContractStatus.EFFECTIVE and may_edit_record,
+        "may_terminate": status == ContractStatus.EFFECTIVE
+        and may_act_on(user, contract, Action.APPROVE),
         "may_renew": status in RUNNING
         and may_act_on(user, contract, Action.VIEW)
         and can(user, "contract", Action.CREATE),
