@@ -65,6 +65,7 @@ bench-large: deps
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.run customers
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.activities
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.sales
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.contracts
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.load
 
 clean-var:
