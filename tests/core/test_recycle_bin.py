@@ -173,3 +173,22 @@ def test_it_paginates_in_constant_queries(people, login, settings, django_assert
     first_keys = {line for line in first.content.decode().splitlines() if "bin-row" in line}
     second_keys = {line for line in second.content.decode().splitlines() if "bin-row" in line}
     assert not first_keys & second_keys
+
+
+def test_it_refuses_to_restore_a_record_whose_place_is_taken_again(people, login):
+    """One exchange rate per currency and day among living rows: the deleted rate cannot come
+    back once another took its day, and the page says so instead of failing."""
+    from datetime import date
+    from decimal import Decimal
+
+    from tuoke.core.models import ExchangeRate
+
+    day = date(2026, 11, 2)
+    old = ExchangeRate.objects.create(currency="USD", valid_on=day, rate=Decimal("7.1"))
+    ExchangeRate.objects.filter(pk=old.pk).update(deleted_at=timezone.now())
+    ExchangeRate.objects.create(currency="USD", valid_on=day, rate=Decimal("7.2"))
+    response = login(people["admin"]).post(f"/recycle-bin/exchange_rate/{old.pk}/restore/")
+    assert response.status_code in (200, 400)
+    assert "cannot come back" in response.content.decode()
+    assert ExchangeRate.all_objects.get(pk=old.pk).is_deleted
+    assert ExchangeRate.objects.get(currency="USD", valid_on=day).rate == Decimal("7.2")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -133,7 +133,22 @@ def restore(instance: TrackedModel, *, by: User | None) -> None:
     _refuse_deleted_references(instance)
     instance.deleted_at = None
     instance.deleted_by = None
-    _save_bumping_version(instance, ["deleted_at", "deleted_by"])
+    try:
+        # A savepoint: a uniqueness among living rows (one exchange rate per currency and
+        # day …) may be taken again since the record was deleted.
+        with transaction.atomic():
+            _save_bumping_version(instance, ["deleted_at", "deleted_by"])
+    except IntegrityError:
+        instance.refresh_from_db(fields=["deleted_at", "deleted_by", "version"])
+        raise field_error(
+            "deleted_at",
+            _(
+                "“%(record)s” cannot come back: a record like it exists again. Change or "
+                "delete that one first."
+            )
+            % {"record": instance},
+            ErrorCode.DUPLICATE,
+        ) from None
     audit.record(instance, kind=AuditEntry.Kind.RESTORE, actor=by)
 
 
