@@ -604,8 +604,8 @@ class _Builder:
         try:
             self.services.submit_contract(contract, by=deal.owner)
         except ValidationError:
-            # A manager's own large contract: the demo's org chart has nobody above the
-            # sales director to take the flow's second step, so it is signed off directly.
+            # A flow nobody can take (an administrator's change to the defaults): the demo
+            # signs it off as if no flow applied rather than leave the customer unsigned.
             self.services.make_effective(contract, by=deal.owner)
 
     def _request(self, deal: _Deal) -> ApprovalRequest | None:
@@ -690,9 +690,20 @@ class _Builder:
             self.services.complete_contract(contract, by=deal.owner)
 
     def _terminate(self, deal: _Deal) -> None:
+        """Ended early by the owner's manager (a manager's decision)."""
         contract = self.contract(deal.key)
         if contract.status == ContractStatus.EFFECTIVE:
-            self.services.terminate_contract(contract, by=deal.owner, reason=TERMINATION_REASON)
+            self.services.terminate_contract(
+                contract, by=self._manager_of(deal.owner), reason=TERMINATION_REASON
+            )
+
+    def _manager_of(self, person: User) -> User:
+        unit = person.unit
+        while unit is not None:
+            if unit.manager_id and unit.manager_id != person.pk:
+                return unit.manager
+            unit = unit.parent
+        return self.people["director"]
 
 
 def demo_customers() -> list[Customer]:
