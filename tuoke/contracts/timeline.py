@@ -18,7 +18,7 @@ from django.db import models
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from tuoke.core.models import Action
 from tuoke.core.money import format_money
@@ -96,7 +96,7 @@ def _terms(contract: Contract) -> list[tuple[str, str]]:
         period = f"{_day(contract.starts_on) or '…'} → {_day(contract.ends_on) or '…'}"
     return [
         (_("Amount"), money(contract.amount, contract.currency)),
-        (_("Term"), period),
+        (pgettext("contract period", "Term"), period),
         (_("Owner"), str(contract.owner)),
     ]
 
@@ -158,7 +158,10 @@ def load_closed(pks: list[int], user) -> list[Event]:
             _details(
                 [
                     (_("Amount"), money(contract.amount, contract.currency)),
-                    (_("Received"), money(contract.received_amount, contract.currency)),
+                    (
+                        pgettext("money", "Received"),
+                        money(contract.received_amount, contract.currency),
+                    ),
                 ]
             ),
             _note(contract.termination_reason if terminated else ""),
@@ -227,7 +230,7 @@ def load_approvals(pks: list[int], user) -> list[Event]:
         step = action.step
         rows_ = [
             (_("Approval flow"), request.flow_name),
-            (_("Step"), f"{step.position}. {step.name}" if step is not None else ""),
+            (pgettext("approval", "Step"), f"{step.position}. {step.name}" if step else ""),
             (_("Amount"), money(request.amount, request.currency) if request.amount else ""),
         ]
         icon, color = APPROVAL_LOOK.get(action.kind, ("", ""))
