@@ -32,6 +32,9 @@ class ApiClient:
     def patch(self, path: str, data=None, **headers):
         return self._call("patch", path, data, **headers)
 
+    def put(self, path: str, data=None, **headers):
+        return self._call("put", path, data, **headers)
+
     def delete(self, path: str, **headers):
         return self._call("delete", path, **headers)
 

@@ -94,7 +94,7 @@ def test_the_document_reads_each_record_types_fields_once(
 ):
     api = api_as(people["rep_east1"])
     api.get("/me")  # the session is read once before counting
-    targets = {"customer", "contact", "lead"}
+    targets = {"customer", "contact", "lead", "contract"}
     # The definitions are kept under the directory's fingerprint: read once with it.
     with django_assert_max_num_queries(4 + len(targets)):
         assert api.get("/openapi.json").status_code == 200
