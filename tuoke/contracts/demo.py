@@ -122,7 +122,8 @@ class _Deal:
     renewal: str = ""  # effective, draft, none
     renews: str = ""  # the key of the deal it renews
     invoiced: bool = False
-    rep_records: bool = False  # the last payment recorded by the rep, awaiting finance
+    # The instalment whose payment the rep recorded (finance has not confirmed it yet).
+    rep_records: int | None = None
     rep_requests_invoice: bool = False
 
     @property
@@ -393,12 +394,12 @@ def _paper_work(deals: list[_Deal], rng: random.Random, today: date) -> None:
         deal.invoiced = rng.random() < 0.7
         plan = deal.plan()
         recent = [
-            due
-            for due, _amount, _note in plan
-            if today - timedelta(days=15) <= due <= today - timedelta(days=2)
+            index
+            for index, (due, _amount, _note) in enumerate(plan)
+            if today - timedelta(days=20) <= due <= today - timedelta(days=2)
         ]
         if recorded < 3 and recent and deal.payer == "prompt" and deal.currency == "CNY":
-            deal.rep_records = True
+            deal.rep_records = recent[-1]
             recorded += 1
             continue
         coming = [due for due, _a, _n in plan if today <= due <= today + timedelta(days=30)]
@@ -521,17 +522,22 @@ class _Builder:
                 lambda s=step: self._decide(deal, s),
             )
         effective_day = timezone.localtime(approved).date()
-        paid = deal.payments(self.rng, self.today)
+        paid = [(*p, False) for p in deal.payments(self.rng, self.today)]
+        if deal.rep_records is not None:
+            # The customer paid that instalment a day after it fell due; the rep entered it.
+            due, amount, _note = deal.plan()[deal.rep_records]
+            paid = [p for p in paid if p[1] != deal.rep_records]
+            day = min(due + timedelta(days=1), self.today - timedelta(days=1))
+            paid = sorted([*paid, (day, deal.rep_records, amount, True)])
         stop = timezone.localtime(deal.churned_at).date() if deal.churned_at else None
         if stop is not None:
             stop = max(stop - timedelta(days=3), effective_day + timedelta(days=1))
             paid = [p for p in paid if p[0] < stop]
         last_paid = None
-        for number, (day, index, amount) in enumerate(paid):
+        for day, index, amount, by_rep in paid:
             day = max(day, effective_day + timedelta(days=1))
             if day >= self.today:
                 continue
-            by_rep = deal.rep_records and number == len(paid) - 1
             if deal.invoiced and not by_rep:
                 invoice_day = max(day - timedelta(days=3), effective_day + timedelta(days=1))
                 self.story.add(
@@ -551,7 +557,7 @@ class _Builder:
             self.story.add(_at(stop, 17), lambda: self._terminate(deal))
             return
         fully_paid = sum((p[2] for p in paid), Decimal("0")) == deal.amount
-        if fully_paid and not deal.rep_records and last_paid is not None:
+        if fully_paid and deal.rep_records is None and last_paid is not None:
             done = max(deal.ends_on + timedelta(days=3), last_paid + timedelta(days=1))
             if done < self.today:
                 self.story.add(_at(done, 17), lambda: self._complete(deal))
