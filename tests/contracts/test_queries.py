@@ -266,11 +266,26 @@ def test_it_leaves_out_currencies_without_a_rate_and_says_so(people, book):
 
 def test_it_computes_the_receivables_in_a_few_queries(people, book, django_assert_num_queries):
     user = people["boss"]
-    queries.receivables(user, as_of=AS_OF)  # the grants are read once per user
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(10):
+        # The grants, the fingerprints (directory and money), the rates of the currencies,
+        # then the figures: instalments and contracts grouped, their rates, people, units.
+        queries.receivables(user, as_of=AS_OF)
+    # Shown again while nothing changed: the fingerprints and the rates of the page only.
+    with django_assert_num_queries(3):
         report = queries.receivables(user, as_of=AS_OF)
     with django_assert_num_queries(3):  # the page, its instalments, the rates
         report.rows(list(report.ordered(report.contracts)[:25]))
+
+
+def test_it_keeps_the_receivables_until_money_moves(people, book):
+    user = people["boss"]
+    before = queries.receivables(user, as_of=AS_OF).total.total
+    contract = queries.awaiting_payment(user).order_by("pk").first()
+    records.payment(contract, amount="1000", received_on=AS_OF, by=people["finance1"])
+    after = queries.receivables(user, as_of=AS_OF).total.total
+    assert after == before - Decimal("1000") * (
+        queries.RateTable({contract.currency}, until=AS_OF).rate(contract.currency, AS_OF)
+    )
 
 
 # --- Renewals ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ with ``tuoke.core.money.RateTable`` per (owner, currency) group.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -340,15 +342,76 @@ class Receivables:
         return found
 
 
+def money_version() -> str:
+    """A fingerprint of everything receivables count: it moves with every contract created,
+    changed (its plan changed, money received: both touch ``updated_at``), deleted or
+    restored, every payment recorded, confirmed, rejected or deleted, and every exchange
+    rate. One query over the living rows' indexes."""
+    from tuoke.core.models import ExchangeRate
+
+    from .models import Payment
+
+    quote = connection.ops.quote_name
+
+    def living(model) -> str:
+        return f"FROM {quote(model._meta.db_table)} WHERE deleted_at IS NULL"
+
+    parts = [
+        f"COUNT(*) {living(Contract)}",
+        f"MAX(updated_at) {living(Contract)}",
+        f"COUNT(*) {living(Payment)}",
+        f"MAX(updated_at) {living(Payment)}",
+        f"COUNT(*) FROM {quote(ExchangeRate._meta.db_table)}",
+        f"MAX(updated_at) FROM {quote(ExchangeRate._meta.db_table)}",
+    ]
+    # Table names from the models; nothing from the request.
+    sql = "SELECT " + ", ".join(f"(SELECT {part})" for part in parts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return repr(cursor.fetchone())
+
+
 def receivables(user: User, *, as_of: date | None = None, owner=None, unit=None) -> Receivables:
     """Receivables ageing of the contracts ``user`` sees (see ``Receivables`` for how it is
-    counted): three grouped queries (instalments per owner and currency, contracts per owner
-    and currency, the rates) and two small ones for the people and units named."""
-    from tuoke.org.models import OrgUnit as Unit
-    from tuoke.org.models import User as Person
+    counted). The figures are kept per user, day and filters until contracts, payments or
+    rates change (``money_version``) or the org chart does (the directory's fingerprint): a
+    dashboard opened again costs one query instead of the grouped ones."""
+    from tuoke.core import directory
 
     as_of = as_of or timezone.localdate()
     contracts = awaiting_payment(user, owner=owner, unit=unit)
+    key = ":".join(
+        [
+            as_of.isoformat(),
+            str(getattr(owner, "pk", owner) or ""),
+            str(getattr(unit, "pk", unit) or ""),
+            hashlib.sha256(money_version().encode()).hexdigest()[:16],
+        ]
+    )
+    total, by_owner, by_unit, currencies, missing = directory.cached_for(
+        user, f"receivables:{key}", lambda: _ageing(contracts, as_of)
+    )
+    return Receivables(
+        as_of=as_of,
+        currency=reporting_currency(),
+        total=total,
+        by_owner=by_owner,
+        by_unit=by_unit,
+        missing_rates=set(missing),
+        contracts=contracts,
+        rates=RateTable(set(currencies), until=as_of),
+    )
+
+
+def _ageing(
+    contracts: QuerySet[Contract], as_of: date
+) -> tuple[Ageing, list[OwnerAgeing], list[UnitAgeing], set[str], set[str]]:
+    """The figures of ``receivables``: three grouped queries (instalments per owner and
+    currency, contracts per owner and currency, the rates) and two small ones for the people
+    and units named."""
+    from tuoke.org.models import OrgUnit as Unit
+    from tuoke.org.models import User as Person
+
     # Money still due per bucket on the instalments, per owner and currency.
     sums = {
         bucket: Sum(
@@ -422,15 +485,12 @@ def receivables(user: User, *, as_of: date | None = None, owner=None, unit=None)
                 continue
             unit_ageing = by_unit.setdefault(found.pk, UnitAgeing(unit=found))
             unit_ageing.add(ageing)
-    return Receivables(
-        as_of=as_of,
-        currency=reporting_currency(),
-        total=total,
-        by_owner=sorted(per_owner.values(), key=lambda a: (-a.total, str(a.owner or ""))),
-        by_unit=[by_unit[u.pk] for u in units if u.pk in by_unit],
-        missing_rates=set(table.missing),
-        contracts=contracts,
-        rates=table,
+    return (
+        total,
+        sorted(per_owner.values(), key=lambda a: (-a.total, str(a.owner or ""))),
+        [by_unit[u.pk] for u in units if u.pk in by_unit],
+        {currency for _owner, currency in grouped},
+        set(table.missing),
     )
 
 
