@@ -128,15 +128,29 @@ def test_a_flow_on_the_discount_takes_discounted_contracts(people, rep_east, cus
     assert approvals.pending_request(cheap).flow_name == "大折扣审批"
 
 
-def test_a_step_nobody_can_take_refuses_the_submission(people, customer):
+def test_the_directors_large_contract_skips_the_managers_and_goes_to_finance(people, customer):
     # The director's unit manager is himself (he is never his own approver) and nobody
-    # manages the unit above: the first step of the large flow finds nobody.
+    # manages the unit above: both manager steps are skipped, finance decides.
     director = people["director"]
     contract = services.create_contract(
         customer=customer, title="总监大单", amount=900000, by=director, owner=director
     )
+    pending = services.submit_contract(contract, by=director)
+    assert pending.status == "pending"
+    request = approvals.pending_request(pending)
+    steps = [(s.name, [u.username for u in s.approvers.all()]) for s in request.steps.all()]
+    assert steps == [("财务审核", ["finance1"])]
+    assert request.actions.filter(kind="skip").count() == 2
+
+
+def test_a_step_nobody_can_take_refuses_the_submission(people, customer):
+    # finance1 is the only holder of the finance role: the last step finds nobody.
+    finance1 = people["finance1"]
+    contract = services.create_contract(
+        customer=customer, title="财务代签", amount=900000, by=finance1, owner=finance1
+    )
     with pytest.raises(ValidationError) as caught:
-        services.submit_contract(contract, by=director)
+        services.submit_contract(contract, by=finance1)
     assert "flow" in caught.value.error_dict
     assert Contract.objects.get(pk=contract.pk).status == "draft"
 
