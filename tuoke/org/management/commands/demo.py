@@ -1,5 +1,5 @@
 from django.core.management.base import BaseCommand
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from tuoke.activities.demo import build_activities
@@ -23,17 +23,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, logins_only=False, **options):
         if not logins_only:
-            build_org()
-            # Later apps add their demo records here, each idempotent.
-            build_customers()
-            build_leads()
-            build_activities()
-            build_sales()
-            build_contracts()
-            # Today's plans once more, now with the sources of the apps built after
-            # activities (stalled opportunities, overdue payments, renewals coming); what was
-            # planned already stays as it is.
-            generate_plan(day=timezone.localdate(), trigger="demo")
+            # A Chinese company: what the records keep as text when written (the audit
+            # trail's labels and values, generated task titles) is written in Chinese.
+            with translation.override("zh-hans"):
+                build_org()
+                # Later apps add their demo records here, each idempotent.
+                build_customers()
+                build_leads()
+                build_activities()
+                build_sales()
+                build_contracts()
+                # Today's plans once more, now with the sources of the apps built after
+                # activities (stalled opportunities, overdue payments, renewals coming); what
+                # was planned already stays as it is.
+                generate_plan(day=timezone.localdate(), trigger="demo")
             self.stdout.write(self.style.SUCCESS(_("Demo data is ready.")))
         self.stdout.write(_("Demo logins (password %(password)s):") % {"password": DEMO_PASSWORD})
         for username, (display_name, title, *_rest) in PEOPLE.items():
