@@ -203,7 +203,7 @@ class ContractAttachment(TrackedModel):
     )
     file = models.FileField(_("file"), upload_to="contracts/%Y/%m/")
     name = models.CharField(_("file name"), max_length=200)
-    size = models.PositiveIntegerField(_("size"))
+    size = models.PositiveIntegerField(pgettext_lazy("file", "size"))
     content_type = models.CharField(_("type"), max_length=100)
 
     class Meta:
@@ -478,7 +478,7 @@ class SalesCredit(models.Model):
         blank=True,
         related_name="+",
     )
-    cause = models.CharField(_("cause"), max_length=10, choices=Cause.choices)
+    cause = models.CharField(pgettext_lazy("sales credit", "cause"), max_length=10, choices=Cause.choices)
     amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     # The amount in the reporting currency with the rate of ``credited_on``.
