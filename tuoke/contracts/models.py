@@ -478,7 +478,9 @@ class SalesCredit(models.Model):
         blank=True,
         related_name="+",
     )
-    cause = models.CharField(pgettext_lazy("sales credit", "cause"), max_length=10, choices=Cause.choices)
+    cause = models.CharField(
+        pgettext_lazy("sales credit", "cause"), max_length=10, choices=Cause.choices
+    )
     amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     # The amount in the reporting currency with the rate of ``credited_on``.

@@ -272,7 +272,7 @@ def _plan_entries(contract: Contract, instalments: Any, existing: dict[int, Inst
         if raw_id not in (None, ""):
             pk = _pk(raw_id)
             found = existing.get(pk) if pk is not None else None
-            if found is None or pk in seen:
+            if pk is None or found is None or pk in seen:
                 raise _error(
                     f"{prefix}.id",
                     _("This is not an instalment of this contract."),
@@ -460,13 +460,14 @@ def _plan_allocations(
         if not isinstance(entry, dict):
             raise _error(prefix, _("Give each allocation as an object."), ErrorCode.INVALID)
         pk = _pk(entry.get("instalment", entry.get("instalment_id")))
-        instalment = by_pk.get(pk) if pk is not None else None
-        if instalment is None or pk in seen:
+        chosen = by_pk.get(pk) if pk is not None else None
+        if pk is None or chosen is None or pk in seen:
             raise _error(
                 f"{prefix}.instalment",
                 _("Choose an instalment of this contract."),
                 PaymentError.ALLOCATION,
             )
+        instalment = chosen
         seen.add(pk)
         share = _amount(entry.get("amount"), f"{prefix}.amount")
         outstanding = instalment.amount - instalment.paid_amount
