@@ -5,7 +5,6 @@ Writes go through ``tuoke.core.money``."""
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -86,12 +85,7 @@ def list_exchange_rates(request: HttpRequest, filters: Query[ExchangeRateFilters
     if filters.currency:
         rates = rates.filter(currency=filters.currency.strip().upper())
     if filters.on is not None:
-        latest = (
-            ExchangeRate.objects.filter(currency=OuterRef("currency"), valid_on__lte=filters.on)
-            .order_by("-valid_on", "-pk")
-            .values("pk")[:1]
-        )
-        rates = rates.filter(valid_on__lte=filters.on, pk=Subquery(latest))
+        rates = money.valid_on(rates, filters.on)
     return rates.order_by("-valid_on", "currency", "-pk")
 
 

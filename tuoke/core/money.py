@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -97,6 +98,17 @@ def rate_on(currency: str, day: date) -> Decimal | None:
         .values_list("rate", flat=True)
         .first()
     )
+
+
+def valid_on(rates: QuerySet[ExchangeRate], day: date) -> QuerySet[ExchangeRate]:
+    """Of ``rates``, the one of each currency valid on ``day`` (its latest from that day or
+    before): the rates list's "today" and the API's ``?on=``."""
+    latest = (
+        ExchangeRate.objects.filter(currency=OuterRef("currency"), valid_on__lte=day)
+        .order_by("-valid_on", "-pk")
+        .values("pk")[:1]
+    )
+    return rates.filter(valid_on__lte=day, pk=Subquery(latest))
 
 
 def convert(amount: Any, currency: str, *, on: date, to: str | None = None) -> Decimal:

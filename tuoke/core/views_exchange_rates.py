@@ -14,7 +14,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -72,36 +71,28 @@ def _rate_for(user, pk: int) -> ExchangeRate:
     return get_for(user, ExchangeRate.objects.all(), pk, Action.EDIT)
 
 
-def current_rates(day) -> list[ExchangeRate]:
-    """The rate each currency has on ``day`` (its latest from that day or before), by currency."""
-    latest = (
-        ExchangeRate.objects.filter(currency=OuterRef("currency"), valid_on__lte=day)
-        .order_by("-valid_on", "-pk")
-        .values("pk")[:1]
-    )
-    return list(
-        ExchangeRate.objects.filter(valid_on__lte=day, pk=Subquery(latest)).order_by("currency")
-    )
+def current_rates(user, day) -> list[ExchangeRate]:
+    """The rate each currency has on ``day``, by currency."""
+    return list(money.valid_on(ExchangeRate.objects.visible_to(user), day).order_by("currency"))
 
 
 @login_required
 def rate_list(request):
     require(request.user, RECORD_TYPE, Action.VIEW)
     today = timezone.localdate()
-    currencies = sorted(set(ExchangeRate.objects.values_list("currency", flat=True).distinct()))
+    rates = ExchangeRate.objects.visible_to(request.user)
+    currencies = sorted(set(rates.values_list("currency", flat=True).distinct()))
     chosen = request.GET.get("currency", "").strip().upper()
     if chosen not in currencies:
         chosen = ""
-    history = ExchangeRate.objects.select_related("updated_by").order_by(
-        "-valid_on", "currency", "-pk"
-    )
+    history = rates.select_related("updated_by").order_by("-valid_on", "currency", "-pk")
     if chosen:
         history = history.filter(currency=chosen)
     page = paginate(request, history, per_page=HISTORY_PAGE_SIZE)
     for rate in page.object_list:
         rate.shown = rate_text(rate.rate)
         rate.upcoming = rate.valid_on > today
-    current = current_rates(today)
+    current = current_rates(request.user, today)
     for rate in current:
         rate.shown = rate_text(rate.rate)
     return render(
