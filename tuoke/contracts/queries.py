@@ -37,9 +37,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from tuoke.core.models import Action, Scope
+from tuoke.core import scope
 from tuoke.core.money import RateTable, reporting_currency
-from tuoke.core.scope import scope_of
 
 from .models import Contract, ContractSettings, ContractStatus, Instalment
 
@@ -71,33 +70,12 @@ def _zeros() -> dict[str, Decimal]:
 
 def people_in_scope(user: User) -> QuerySet:
     """The people whose contracts ``user`` sees by his grant (the owner filter's choices)."""
-    from tuoke.org.models import User as Person
-
-    scope = scope_of(user, Contract.record_type, Action.VIEW)
-    people = Person.objects.all()
-    if scope <= Scope.NONE:
-        return people.none()
-    if scope >= Scope.ALL:
-        return people
-    if scope == Scope.OWN or user.unit_id is None:
-        return people.filter(pk=user.pk)
-    if scope == Scope.UNIT:
-        return people.filter(Q(unit_id=user.unit_id) | Q(pk=user.pk))
-    return people.filter(Q(unit__path__startswith=user.unit.path) | Q(pk=user.pk))
+    return scope.people_in_scope(user, Contract.record_type)
 
 
 def units_in_scope(user: User) -> QuerySet:
     """The units whose people's contracts ``user`` sees (the unit filter's choices)."""
-    from tuoke.org.models import OrgUnit as Unit
-
-    scope = scope_of(user, Contract.record_type, Action.VIEW)
-    if scope >= Scope.ALL:
-        return Unit.objects.all()
-    if scope <= Scope.OWN or user.unit_id is None:
-        return Unit.objects.none()
-    if scope == Scope.UNIT:
-        return Unit.objects.filter(pk=user.unit_id)
-    return Unit.objects.filter(path__startswith=user.unit.path)
+    return scope.units_in_scope(user, Contract.record_type)
 
 
 def unit_owner_ids(unit: OrgUnit) -> list[int]:

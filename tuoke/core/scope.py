@@ -133,3 +133,37 @@ def may_act_on(user: User, record: models.Model, action: str) -> bool:
     """Whether the user may ``action`` this record (shows or hides its buttons)."""
     model = type(record)
     return scope_queryset(model._default_manager.filter(pk=record.pk), user, action).exists()
+
+
+def people_in_scope(user: User, record_type: str, action: str = Action.VIEW) -> models.QuerySet:
+    """The people whose records of ``record_type`` ``user`` reaches by his grant (himself for
+    OWN, his unit, or his unit and below, everyone for ALL): the owner filters' choices, and
+    the check that an owner asked for is within them."""
+    from tuoke.org.models import User as Person
+
+    scope = scope_of(user, record_type, action)
+    people = Person.objects.all()
+    if scope <= Scope.NONE:
+        return people.none()
+    if scope >= Scope.ALL:
+        return people
+    if scope == Scope.OWN or user.unit_id is None:
+        return people.filter(pk=user.pk)
+    if scope == Scope.UNIT:
+        return people.filter(models.Q(unit_id=user.unit_id) | models.Q(pk=user.pk))
+    return people.filter(models.Q(unit__path__startswith=user.unit.path) | models.Q(pk=user.pk))
+
+
+def units_in_scope(user: User, record_type: str, action: str = Action.VIEW) -> models.QuerySet:
+    """The units whose people's records of ``record_type`` ``user`` reaches (the unit
+    filters' choices): none for OWN."""
+    from tuoke.org.models import OrgUnit as Unit
+
+    scope = scope_of(user, record_type, action)
+    if scope >= Scope.ALL:
+        return Unit.objects.all()
+    if scope <= Scope.OWN or user.unit_id is None:
+        return Unit.objects.none()
+    if scope == Scope.UNIT:
+        return Unit.objects.filter(pk=user.unit_id)
+    return Unit.objects.filter(path__startswith=user.unit.path)

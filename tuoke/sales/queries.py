@@ -60,9 +60,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tuoke.core import directory
-from tuoke.core.models import Action, Scope
-from tuoke.core.scope import scope_of
+from tuoke.core import directory, scope
 
 from .models import (
     LostReason,
@@ -86,34 +84,13 @@ MEASURES = ("cohort", "entered", "reached", "won", "lost", "closed", "days", "cu
 
 
 def people_in_scope(user: User) -> QuerySet:
-    """The people whose opportunities ``user`` sees by his grant: himself for a rep, his
-    unit (and below) for a manager, everyone for the boss."""
-    from tuoke.org.models import User as Person
-
-    scope = scope_of(user, Opportunity.record_type, Action.VIEW)
-    people = Person.objects.all()
-    if scope <= Scope.NONE:
-        return people.none()
-    if scope >= Scope.ALL:
-        return people
-    if scope == Scope.OWN or user.unit_id is None:
-        return people.filter(pk=user.pk)
-    if scope == Scope.UNIT:
-        return people.filter(Q(unit_id=user.unit_id) | Q(pk=user.pk))
-    return people.filter(Q(unit__path__startswith=user.unit.path) | Q(pk=user.pk))
+    """The people whose opportunities ``user`` sees by his grant (the owner filter's choices)."""
+    return scope.people_in_scope(user, Opportunity.record_type)
 
 
 def units_in_scope(user: User) -> QuerySet:
-    from tuoke.org.models import OrgUnit as Unit
-
-    scope = scope_of(user, Opportunity.record_type, Action.VIEW)
-    if scope >= Scope.ALL:
-        return Unit.objects.all()
-    if scope <= Scope.OWN or user.unit_id is None:
-        return Unit.objects.none()
-    if scope == Scope.UNIT:
-        return Unit.objects.filter(pk=user.unit_id)
-    return Unit.objects.filter(path__startswith=user.unit.path)
+    """The units whose people's opportunities ``user`` sees (the unit filter's choices)."""
+    return scope.units_in_scope(user, Opportunity.record_type)
 
 
 def day_start(day: date) -> datetime:
