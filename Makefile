@@ -31,7 +31,7 @@ run: deps
 
 ## make test: the whole suite (lint, migrations, unit, API, browser); DATABASE_URL picks the database
 test: deps lint
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -p no:cacheprovider
 
 lint: deps
 	$(VENV)/bin/ruff check .

@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from tuoke.org.demo import DEMO_PASSWORD, PEOPLE, UNITS
+from tuoke.org.demo import DEMO_PASSWORD, PEOPLE
 from tuoke.org.models import ApiToken, OrgUnit, Role, RoleGrant, User
 from tuoke.org.services import user_for_token
 
@@ -20,24 +20,6 @@ def _counts() -> dict[str, int]:
     return {
         model.__name__: model._default_manager.count() for model in (User, OrgUnit, Role, RoleGrant)
     }
-
-
-def test_it_loads_the_demo_company_once(db, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    output = _run("demo")
-    first = _counts()
-    assert first["User"] == len(PEOPLE)
-    assert first["OrgUnit"] == len(UNITS)
-    assert first["Role"] >= 8
-    assert "Demo data is ready." in output
-    assert DEMO_PASSWORD in output
-    assert all(username in output for username in PEOPLE)
-
-    _run("demo")
-
-    assert _counts() == first
-    assert User.objects.get(username="manager_east").managed_units.get().name == "华东销售组"
-    assert User.objects.get(username="rep_east1").check_password(DEMO_PASSWORD)
 
 
 def test_it_only_prints_the_logins_when_asked(db):

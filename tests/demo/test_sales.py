@@ -5,7 +5,6 @@ whose deals reached 需求确认 are at least intent; running it again adds noth
 
 import itertools
 import random
-import time
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
@@ -28,39 +27,20 @@ from tuoke.sales.models import (
 )
 
 
-@pytest.fixture(scope="module")
-def built(django_db_setup, django_db_blocker):
-    """The whole demo, built once for the module, removed afterwards."""
-    with django_db_blocker.unblock():
-        from django.db import transaction
-
-        from tuoke.activities.demo import build_activities
-        from tuoke.customers.demo import build_customers
-        from tuoke.leads.demo import build_leads
-        from tuoke.org.demo import build_org
-
-        with transaction.atomic():
-            people = build_org()
-            build_customers()
-            build_leads()
-            build_activities()
-            started = time.perf_counter()
-            made = demo.build_sales()
-            seconds = time.perf_counter() - started
-            counts = _counts()
-            again = demo.build_sales()
-            yield {
-                "people": people,
-                "made": made,
-                "seconds": seconds,
-                "again": again,
-                "counts": counts,
-                "again_counts": _counts(),
-            }
-            transaction.set_rollback(True)
+@pytest.fixture
+def built(whole_demo):
+    return {
+        "people": whole_demo.people,
+        "made": whole_demo.made["sales"],
+        "seconds": whole_demo.seconds["sales"],
+        "again": whole_demo.again["sales"],
+        "counts": whole_demo.counts,
+        "again_counts": whole_demo.again_counts,
+    }
 
 
-pytestmark = pytest.mark.django_db
+# One build of the demo for the package, on one worker (see conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo")]
 
 
 def _counts() -> dict[str, int]:

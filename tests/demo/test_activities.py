@@ -20,28 +20,18 @@ from tuoke.customers.models import Customer, LifecycleStatus
 REPS = ("rep_east1", "rep_east2", "rep_south1", "rep_south2")
 
 
-@pytest.fixture(scope="module")
-def built(django_db_setup, django_db_blocker):
-    """The whole demo, built once for the module (it takes seconds), removed afterwards."""
-    with django_db_blocker.unblock():
-        from django.db import transaction
-
-        from tuoke.customers.demo import build_customers
-        from tuoke.leads.demo import build_leads
-        from tuoke.org.demo import build_org
-
-        with transaction.atomic():
-            people = build_org()
-            build_customers()
-            build_leads()
-            made = demo.build_activities()
-            counts = _counts()
-            again = demo.build_activities()
-            yield {"people": people, "made": made, "again": again, "counts": counts}
-            transaction.set_rollback(True)
+@pytest.fixture
+def built(whole_demo):
+    return {
+        "people": whole_demo.people,
+        "made": whole_demo.made["activities"],
+        "again": whole_demo.again["activities"],
+        "counts": _counts(),
+    }
 
 
-pytestmark = pytest.mark.django_db
+# One build of the demo for the package, on one worker (see conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo")]
 
 
 def _counts() -> dict[str, int]:
