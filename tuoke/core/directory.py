@@ -91,9 +91,12 @@ def _fingerprint_sql() -> str:
         names = {f.name: f.column for f in model._meta.concrete_fields}
         if "version" in names:
             columns.append(f"SUM({quote(names['version'])}) FROM {table}")
-        elif "updated_at" in names:  # e.g. list preferences: their last change
+        if "updated_at" in names:
+            # A save that does not count a version moves it (a user's new password or
+            # deactivation), as does a change to list preferences, which have no version.
             columns.append(f"MAX({quote(names['updated_at'])}) FROM {table}")
-        else:  # a link or grant table, rewritten rather than updated: its numbers
+        if "version" not in names and "updated_at" not in names:
+            # a link or grant table, rewritten rather than updated: its numbers
             columns += [
                 f"SUM({quote(f.column)}) FROM {table}"
                 for f in model._meta.concrete_fields
@@ -148,15 +151,22 @@ def _forget_local(*, setting: str, **kwargs) -> None:
 setting_changed.connect(_forget_local, dispatch_uid="directory:local")
 
 
-def _cached(key: str, build: Callable[[], T]) -> T:
+def kept_here(name: str, build: Callable[[], T]) -> T:
+    """``build()``'s result, kept until the directory changes by this process alone, never
+    in the shared cache (e.g. a user with his password's hash, ``tuoke.org.backends``)."""
+    return _cached(f"directory:{name}:{version()}", build, shared=False)
+
+
+def _cached(key: str, build: Callable[[], T], *, shared: bool = True) -> T:
     """``build()``'s result under ``key``: from this process's own copy, else from the shared
     cache, else built. Callers treat what they get as read-only (it is shared by requests)."""
     if key in _local:
         return _local[key]  # type: ignore[return-value]
-    found = cache.get(key)
+    found = cache.get(key) if shared else None
     if found is None:
         found = build()
-        cache.set(key, found, TIMEOUT)
+        if shared:
+            cache.set(key, found, TIMEOUT)
     if len(_local) >= LOCAL_SIZE:
         _local.clear()  # outdated fingerprints' pieces go with the rest; read again as needed
     _local[key] = found

@@ -16,7 +16,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, QueryDict
@@ -31,6 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from tuoke.core import custom_fields, directory, lists, saved_views
 from tuoke.core import views_saved_views as view_pages
+from tuoke.core.humanize import ago
 from tuoke.core.models import Action, CustomField, owners_as_ids
 from tuoke.core.scope import can, require
 from tuoke.core.views import add_service_error, paginate
@@ -169,11 +169,14 @@ class CustomerFilterForm(forms.Form):
 
     def __init__(self, data, *, user: User):
         super().__init__(data)
-        self.fields["owner"].queryset = User.objects.visible_to(user).order_by(
-            "-is_active", "username"
-        )
-        self.fields["unit"].queryset = OrgUnit.objects.visible_to(user).order_by("path")
-        self.fields["tag"].queryset = Tag.objects.visible_to(user).order_by("name")
+        # Only a filter in use checks its value against the user's scope; the page writes
+        # the choices from the directory (_filter_options), not from these querysets.
+        if self.data.get("owner"):
+            self.fields["owner"].queryset = User.objects.visible_to(user)
+        if self.data.get("unit"):
+            self.fields["unit"].queryset = OrgUnit.objects.visible_to(user)
+        if self.data.get("tag"):
+            self.fields["tag"].queryset = Tag.objects.visible_to(user)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -336,6 +339,8 @@ class RowRenderer:
         self.select_label = escape(_("Select"))
         self.never = f'<span class="text-secondary">{escape(_("never"))}</span>'
         self._badges: dict[str, str] = {}
+        self._zone = timezone.get_current_timezone()
+        self._labels = {"nature": dict(Nature.choices), "size": dict(Size.choices)}
         # The detail URL around a placeholder id, so that each row does not resolve it.
         marker = 987654321
         self._detail = reverse("customers:customer_detail", args=[marker]).split(str(marker))
@@ -401,10 +406,9 @@ class RowRenderer:
             return _text(" · ".join(part for part in (c.province, c.city) if part))
         if key == "industry":
             return _text(c.industry)
-        if key == "nature":
-            return _text(c.get_nature_display())
-        if key == "size":
-            return _text(c.get_size_display())
+        if key in ("nature", "size"):
+            value = getattr(c, key)
+            return _text(self._labels[key].get(value, value))
         if key == "tier":
             return _text(c.tier)
         if key == "credit_code":
@@ -412,9 +416,9 @@ class RowRenderer:
         if key == "follow_up":
             return self._when(c.last_follow_up_at)
         if key == "created":
-            return timezone.localtime(c.created_at).strftime("%Y-%m-%d")
+            return c.created_at.astimezone(self._zone).date().isoformat()
         if key == "updated":
-            return timezone.localtime(c.updated_at).strftime("%Y-%m-%d")
+            return c.updated_at.astimezone(self._zone).date().isoformat()
         field = self.custom.get(key)
         if field is not None:
             return _text(custom_fields.display_value(field, (c.custom or {}).get(field.key)))
@@ -423,8 +427,8 @@ class RowRenderer:
     def _when(self, moment: datetime | None) -> str:
         if moment is None:
             return self.never
-        exact = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-        return f'<span title="{exact}">{escape(str(naturaltime(moment)))}</span>'
+        exact = moment.astimezone(self._zone).strftime("%Y-%m-%d %H:%M")
+        return f'<span title="{exact}">{escape(ago(moment))}</span>'
 
 
 EMPTY_CELL = '<span class="text-secondary">—</span>'

@@ -115,6 +115,16 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
 
+    def save(self, *args, **kwargs):
+        # A field saved alone (a new password, a deactivation, an e-mail address) still
+        # marks the user changed: the directory's fingerprint follows users' last change,
+        # and requests read their user under it (tuoke.org.backends), so the old password's
+        # sessions end at once. Logging in (last_login) is not a change to the directory.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and set(update_fields) - {"last_login"}:
+            kwargs["update_fields"] = {*update_fields, "updated_at"}
+        super().save(*args, **kwargs)
+
     @classmethod
     def scope_q(cls, user, scope: int) -> Q:
         if scope == Scope.OWN or user.unit_id is None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.urls import get_script_prefix, reverse
 from django.utils.functional import Promise
 
+from tuoke.core import directory
 from tuoke.core.scope import can
 
 
@@ -51,9 +52,18 @@ def register(entry: NavEntry) -> None:
 
 
 def entries_for(user) -> list[NavEntry]:
+    """The entries the user may use, in order. They follow his grants, so which ones is kept
+    with the directory (every page asks, for the active entry)."""
     if not user.is_authenticated:
         return []
-    return [e for e in sorted(_entries.values(), key=lambda e: e.order) if e.allowed(user)]
+    keys = directory.cached_for(
+        user,
+        "nav-entries",
+        lambda: [
+            e.key for e in sorted(_entries.values(), key=lambda e: e.order) if e.allowed(user)
+        ],
+    )
+    return [_entries[key] for key in keys if key in _entries]
 
 
 def active_entry(entries, path: str) -> str:

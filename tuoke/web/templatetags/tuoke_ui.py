@@ -1,7 +1,10 @@
-"""Small template helpers: Tabler forms, the cached sidebar."""
+"""Small template helpers: Tabler forms, the cached sidebar and layout parts."""
 
 from django import forms, template
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from tuoke.core import directory
 
@@ -23,6 +26,49 @@ def sidebar(context):
             "web/_sidebar.html", {"nav_entries": entries_for(user), "nav_active": active}
         ),
     )
+
+
+# What a cached layout part holds in place of the request's own values.
+CSRF_MARK = "tuoke-layout-csrf-token"
+PATH_MARK = "tuoke-layout-full-path"
+SEARCH_MARK = "tuoke-layout-search-words"
+
+
+@register.simple_tag(takes_context=True)
+def layout(context, template_name, **extra):
+    """A part of the page's frame (side bar, top bar, language switch), rendered once per
+    user, language, page entry and directory state, like ``sidebar``: it costs a fifth of a
+    list page otherwise. The request's CSRF token, path and search words go in afterwards."""
+    user = context["user"]
+    active = str(context.get("nav_active", ""))
+    key = f"layout:{template_name}:{active}:" + ",".join(
+        f"{k}={v}" for k, v in sorted(extra.items())
+    )
+    html = directory.cached_for(
+        user,
+        key,
+        lambda: render_to_string(
+            template_name,
+            {
+                "user": user,
+                "nav_active": active,
+                "csrf_token": CSRF_MARK,
+                "full_path": PATH_MARK,
+                "search_q": SEARCH_MARK,
+                **extra,
+            },
+        ),
+    )
+    request = context["request"]
+    # The page's own token (the csrf context processor's, read once per page).
+    token = context.get("csrf_token") or get_token(request)
+    for mark, value in (
+        (CSRF_MARK, str(token)),
+        (PATH_MARK, request.get_full_path()),
+        (SEARCH_MARK, request.GET.get("q", "")),
+    ):
+        html = html.replace(mark, escape(value))
+    return mark_safe(html)  # noqa: S308 - rendered by the template engine, values escaped
 
 
 @register.simple_tag
