@@ -76,3 +76,21 @@ def test_a_count_through_the_owners_ids_counts_the_same_rows(people, username, s
     capped = paginate(request, Customer.objects.visible_to(user), counted=counted)
     assert capped.paginator.count == min(expected, 4)
     assert capped.paginator.capped == (expected > 3)
+
+
+def test_the_fingerprint_reads_the_same_through_a_new_connection(people):
+    """On PostgreSQL it is a statement prepared once per connection; a new connection
+    prepares it again."""
+    from django.db import connection
+
+    first = directory.version()
+    assert directory.version() == first
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'tuoke_%'")
+            assert cursor.fetchone()[0] == 1
+            cursor.execute("DEALLOCATE ALL")  # as a new connection would have none
+        directory._prepared.clear()
+    assert directory.version() == first
+    Tag.objects.create(name="新标签")
+    assert directory.version() != first

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from django.db.models import F, OrderBy
+from django.db.models import Aggregate, CharField, F, OrderBy, OuterRef, Subquery
 from django.utils.functional import Promise
 
 COLUMNS_PARAM = "cols"
@@ -18,6 +18,41 @@ def capped_count(queryset, cap: int) -> int:
     (``SELECT COUNT(*) FROM (SELECT id … LIMIT cap + 1)``): lists and the API show "2,000+"
     (``settings.LIST_COUNT_CAP``) rather than count a million customers exactly."""
     return queryset.order_by().values("pk")[: cap + 1].count()
+
+
+class JoinedIds(Aggregate):
+    """Ids as one text, comma-separated: ``group_concat`` on SQLite, ``string_agg`` on
+    PostgreSQL."""
+
+    function = "GROUP_CONCAT"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            function="STRING_AGG",
+            template="%(function)s(CAST(%(expressions)s AS TEXT), ',')",
+            **extra,
+        )
+
+
+def linked_ids(links, owner: str, target: str) -> Subquery:
+    """For each row of a list, the ``target`` ids of the link table ``links`` whose ``owner``
+    is that row, as ``JoinedIds`` text (read with ``split_ids``): a page's tags come with its
+    rows instead of in a query of their own."""
+    joined = (
+        links.objects.filter(**{owner: OuterRef("pk")})
+        .order_by()
+        .values(owner)
+        .annotate(ids=JoinedIds(target))
+        .values("ids")
+    )
+    return Subquery(joined, output_field=CharField())
+
+
+def split_ids(text: str | None) -> list[int]:
+    return [int(part) for part in text.split(",")] if text else []
 
 
 @dataclass(frozen=True)

@@ -278,9 +278,14 @@ def _tune_for_load() -> None:
 
 
 def _analyze(tables: list[str]) -> None:
+    """Statistics for the planner; on PostgreSQL outside a transaction also the visibility
+    map (VACUUM), as autovacuum leaves a table in use: without it a count reads the rows
+    instead of the index (1.6 ms against 0.3 ms for a rep's customers)."""
+    vacuum = connection.vendor == "postgresql" and not connection.in_atomic_block
     with connection.cursor() as cursor:
         for table in tables:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+            name = connection.ops.quote_name(table)
+            cursor.execute(f"VACUUM (ANALYZE) {name}" if vacuum else f"ANALYZE {name}")
 
 
 def _reset_sequences(models_: list[type[models.Model]]) -> None:
