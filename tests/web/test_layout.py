@@ -61,3 +61,14 @@ def test_each_user_sees_his_own_name_and_entries(people, login):
     assert str(admin) in admin_page
     # The administrator's side bar has the settings; the rep's has not.
     assert reverse("org:user_list") in admin_page and reverse("org:user_list") not in rep_page
+
+
+def test_addresses_and_static_files_are_looked_up_once_and_follow_the_settings(settings):
+    from django.template import Context, Template
+
+    page = Template(
+        "{% load tuoke_ui %}{% address 'customers:customer_list' %} {% asset 'web/tuoke.css' %}"
+    )
+    assert page.render(Context()) == f"{reverse('customers:customer_list')} /static/web/tuoke.css"
+    settings.STATIC_URL = "/assets/"
+    assert page.render(Context()).endswith(" /assets/web/tuoke.css")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import F, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
@@ -246,10 +246,28 @@ class Customer(OwnedModel, HasCustomFields):
         # PostgreSQL guesses the subquery keeps half the rows, and for a rep's first page of a
         # search walks a million customers by date. A user shares few customers; with none,
         # the condition drops out.
-        ids = list(links.values_list("customer_id", flat=True)[: SHARED_IDS_LIMIT + 1])
+        ids = _shared_ids(user.pk, Collaborator.Access.EDIT if action == Action.EDIT else None)
         if len(ids) > SHARED_IDS_LIMIT:
             return Q(pk__in=Subquery(links.values("customer_id")))
         return Q(pk__in=ids)
+
+
+def _shared_ids(user_id: int, access: str | None) -> list[int]:
+    """The ids of up to SHARED_IDS_LIMIT + 1 customers shared with the user, in a plain
+    query: every page of customers asks (through the ORM it cost five times the query)."""
+    meta = Collaborator._meta
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {quote(meta.get_field('customer').column)} FROM {quote(meta.db_table)} "  # noqa: S608 - quoted names
+        f"WHERE {quote(meta.get_field('user').column)} = %s"
+    )
+    params: list = [user_id]
+    if access is not None:
+        sql += f" AND {quote(meta.get_field('access').column)} = %s"
+        params.append(access)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} LIMIT {SHARED_IDS_LIMIT + 1}", params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 # How often collaborators were written in this process (see Customer.shared_q).

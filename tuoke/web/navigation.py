@@ -32,16 +32,17 @@ class NavEntry:
 
     @property
     def url(self) -> str:
-        return _url(self.url_name, get_script_prefix())
+        return address(self.url_name)
 
 
 _entries: dict[str, NavEntry] = {}
 _urls: dict[tuple[str, str], str] = {}
 
 
-def _url(url_name: str, prefix: str) -> str:
-    """Entries' addresses never change while the process runs: reversed once."""
-    key = (url_name, prefix)
+def address(url_name: str) -> str:
+    """The address of a page that takes no arguments, reversed once per process: addresses
+    never change while it runs (``{% address %}`` in templates)."""
+    key = (url_name, get_script_prefix())
     if key not in _urls:
         _urls[key] = reverse(url_name)
     return _urls[key]

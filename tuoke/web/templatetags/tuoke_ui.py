@@ -1,13 +1,16 @@
 """Small template helpers: Tabler forms, the cached sidebar and layout parts."""
 
 from django import forms, template
+from django.core.signals import setting_changed
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from tuoke.core import directory
 
+from .. import navigation
 from ..navigation import entries_for
 
 register = template.Library()
@@ -26,6 +29,32 @@ def sidebar(context):
             "web/_sidebar.html", {"nav_entries": entries_for(user), "nav_active": active}
         ),
     )
+
+
+# Static files' addresses by path: fixed while the process runs (the manifest is read at start).
+_assets: dict[str, str] = {}
+
+
+def _forget_assets(*, setting: str, **kwargs) -> None:
+    if setting in ("STORAGES", "STATIC_URL", "STATIC_ROOT"):
+        _assets.clear()
+
+
+setting_changed.connect(_forget_assets, dispatch_uid="tuoke_ui:assets")
+
+
+@register.simple_tag(name="address")
+def address_tag(url_name: str) -> str:
+    """``{% url name %}`` for a page that takes no arguments, reversed once per process."""
+    return navigation.address(url_name)
+
+
+@register.simple_tag
+def asset(path: str) -> str:
+    """``{% static path %}``, looked up once per process: every page links seven files."""
+    if path not in _assets:
+        _assets[path] = static(path)
+    return _assets[path]
 
 
 # What a cached layout part holds in place of the request's own values.
