@@ -32,7 +32,7 @@ from .run import _percentile, report
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "20"))
-WORKERS = os.environ.get("BENCH_WORKERS", "3")
+WORKERS = os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2))  # one per core, as README
 CLIENT = os.environ.get("BENCH_CLIENT", "wrk" if shutil.which("wrk") else "python")
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -283,7 +283,8 @@ def run() -> int:
         f"{figure['scenario']}: {figure['requests_per_s']} req/s, p50 {figure['p50_ms']} ms, "
         f"p95 {figure['p95_ms']} ms, {measured['errors']} errors"
     )
-    return report("load", connection.vendor, {"clients": CLIENTS}, [figure])
+    data_set = {"clients": CLIENTS, "customers": Customer.all_objects.count()}
+    return report("load", connection.vendor, data_set, [figure])
 
 
 if __name__ == "__main__":
