@@ -46,6 +46,14 @@ def test_the_language_switch_returns_to_the_page_and_the_top_bar_keeps_the_searc
     )
     assert top.group(1) == "&lt;b&gt;华东"
 
+    # Words that look like a placeholder of the cached frame stay as they were typed.
+    page = _page(client, "/search/?q=tuoke-layout-csrf-token&from=tuoke-layout-search-words")
+    top = re.search(
+        r'<input type="search" name="q" value="([^"]*)"[^>]*data-testid="global-search"', page
+    )
+    assert top.group(1) == "tuoke-layout-csrf-token"
+    assert 'value="/search/?q=tuoke-layout-csrf-token&amp;from=tuoke-layout-search-words"' in page
+
     page = _page(client, "/customers/")
     assert 'name="next" type="hidden" value="/customers/"' in page
     top = re.search(

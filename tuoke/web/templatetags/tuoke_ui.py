@@ -1,5 +1,7 @@
 """Small template helpers: Tabler forms, the cached sidebar and layout parts."""
 
+import re
+
 from django import forms, template
 from django.core.signals import setting_changed
 from django.middleware.csrf import get_token
@@ -61,6 +63,7 @@ def asset(path: str) -> str:
 CSRF_MARK = "tuoke-layout-csrf-token"
 PATH_MARK = "tuoke-layout-full-path"
 SEARCH_MARK = "tuoke-layout-search-words"
+MARKS = re.compile("|".join((CSRF_MARK, PATH_MARK, SEARCH_MARK)))
 
 
 @register.simple_tag(takes_context=True)
@@ -91,12 +94,13 @@ def layout(context, template_name, **extra):
     request = context["request"]
     # The page's own token (the csrf context processor's, read once per page).
     token = context.get("csrf_token") or get_token(request)
-    for mark, value in (
-        (CSRF_MARK, str(token)),
-        (PATH_MARK, request.get_full_path()),
-        (SEARCH_MARK, request.GET.get("q", "")),
-    ):
-        html = html.replace(mark, escape(value))
+    values = {
+        CSRF_MARK: escape(str(token)),
+        PATH_MARK: escape(request.get_full_path()),
+        SEARCH_MARK: escape(request.GET.get("q", "")),
+    }
+    # In one pass: a value that holds a mark stays as it is.
+    html = MARKS.sub(lambda found: values[found.group(0)], html)
     return mark_safe(html)  # noqa: S308 - rendered by the template engine, values escaped
 
 
