@@ -23,6 +23,8 @@ class NavEntry:
     order: int = 100
     # (record type, action) the user must hold; None means every logged-in user.
     requires: tuple[str, str] | None = None
+    # A further test of the user. It may read only what the directory watches (people,
+    # units, roles, grants…): the entries a user may use are cached with it (entries_for).
     check: Callable | None = field(default=None, compare=False)
 
     def allowed(self, user) -> bool:
