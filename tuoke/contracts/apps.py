@@ -9,7 +9,15 @@ class ContractsConfig(AppConfig):
     verbose_name = _("Contracts")
 
     def ready(self) -> None:
+        from tuoke.core import services as core_services
         from tuoke.web.navigation import NavEntry, register
+
+        from . import invoices, payments
+        from .models import Invoice, Payment
+
+        # Money comes back from the recycle bin only within the contract's amount.
+        core_services.on_restore(Payment, payments.check_restore)
+        core_services.on_restore(Invoice, invoices.check_restore)
 
         settings_section = _("Settings")
         for entry in (

@@ -100,6 +100,15 @@ def _check_contract(contract: Contract) -> None:
         )
 
 
+def check_restore(invoice: Invoice) -> None:
+    """An invoice comes back from the recycle bin as it could be requested: for a contract
+    still invoiced, within the contract's amount with its other invoices."""
+    contract = _lock(invoice.contract)
+    _check_contract(contract)
+    if invoice.status != InvoiceStatus.VOID:
+        _check_total(contract, invoice.amount)
+
+
 def _check_total(contract: Contract, amount: Decimal, *, but: int | None = None) -> None:
     """The invoices of the contract that are not void, with this one, within its amount."""
     others = Invoice.objects.filter(contract=contract).exclude(status=InvoiceStatus.VOID)

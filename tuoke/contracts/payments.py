@@ -552,6 +552,41 @@ def _unapply(payment: Payment, contract: Contract) -> None:
     )
 
 
+def _check_within_amount(contract: Contract, amount: Decimal) -> None:
+    """The contract's payments (confirmed and awaiting) with ``amount`` within its amount."""
+    remaining = contract.amount - _received_total(contract)
+    if amount > remaining:
+        raise _error(
+            "amount",
+            _(
+                "This payment would take the contract above its amount: only %(remaining)s "
+                "remains to be received. Finance may allow an over-payment."
+            )
+            % {"remaining": _money_text(max(remaining, Decimal("0")), contract.currency)},
+            PaymentError.OVER_PAYMENT,
+        )
+
+
+def check_restore(payment: Payment) -> None:
+    """A payment comes back from the recycle bin as it could be recorded: for a contract
+    that takes payments and, unless it was allowed as an over-payment, within the contract's
+    amount (a deleted payment always comes back awaiting finance, see delete_payment)."""
+    contract = _lock(payment.contract)
+    if payment.status not in RECEIVED:
+        return  # a rejected one counts for nothing
+    if contract.deleted_at is not None or contract.status not in (
+        ContractStatus.EFFECTIVE,
+        ContractStatus.COMPLETED,
+    ):
+        raise _error(
+            "contract",
+            _("Payments are recorded for effective or completed contracts only."),
+            PaymentError.CONTRACT_STATUS,
+        )
+    if not payment.over_payment:
+        _check_within_amount(contract, payment.amount)
+
+
 def _received_total(contract: Contract, *, but: int | None = None) -> Decimal:
     """Confirmed and unconfirmed payments of the contract (living ones)."""
     rows = Payment.objects.filter(contract=contract, status__in=RECEIVED)
@@ -650,17 +685,8 @@ def record_payment(
             _("Finance matches payments to instalments when confirming them."),
             ErrorCode.FORBIDDEN,
         )
-    remaining = current.amount - _received_total(current)
-    if amount > remaining and not over_payment:
-        raise _error(
-            "amount",
-            _(
-                "This payment would take the contract above its amount: only %(remaining)s "
-                "remains to be received. Finance may allow an over-payment."
-            )
-            % {"remaining": _money_text(max(remaining, Decimal("0")), current.currency)},
-            PaymentError.OVER_PAYMENT,
-        )
+    if not over_payment:
+        _check_within_amount(current, amount)
     shares = _plan_allocations(current, amount, allocations) if finance else []
     now = timezone.now()
     payment = core_services.create_record(

@@ -3,6 +3,7 @@ restore and purge, each audited and in one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -123,14 +124,29 @@ def soft_delete(instance: TrackedModel, *, by: User | None, note: str = "") -> N
     audit.record(instance, kind=AuditEntry.Kind.DELETE, actor=by, note=note)
 
 
+# What an app checks before a record of one of its models comes back from the recycle bin
+# (``on_restore``): a payment may not take its contract above its amount, for instance.
+_restore_checks: dict[type[models.Model], Callable[[Any], None]] = {}
+
+
+def on_restore(model: type[TrackedModel], check: Callable[[Any], None]) -> None:
+    """Run ``check(record)`` before a record of ``model`` is restored; it refuses the restore
+    by raising a field error (``ValidationError``)."""
+    _restore_checks[model] = check
+
+
 @transaction.atomic
 def restore(instance: TrackedModel, *, by: User | None) -> None:
-    """Bring a record back from the recycle bin."""
+    """Bring a record back from the recycle bin, if what it points at is living and its
+    app's check (``on_restore``) allows it."""
     if instance.deleted_at is None:
         raise field_error(
             "deleted_at", _("This record is not in the recycle bin."), ErrorCode.NOT_DELETED
         )
     _refuse_deleted_references(instance)
+    check = _restore_checks.get(type(instance))
+    if check is not None:
+        check(instance)
     instance.deleted_at = None
     instance.deleted_by = None
     try:
