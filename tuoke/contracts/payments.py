@@ -552,6 +552,18 @@ def _unapply(payment: Payment, contract: Contract) -> None:
     )
 
 
+def _check_takes_payments(contract: Contract) -> None:
+    if contract.deleted_at is not None or contract.status not in (
+        ContractStatus.EFFECTIVE,
+        ContractStatus.COMPLETED,
+    ):
+        raise _error(
+            "contract",
+            _("Payments are recorded for effective or completed contracts only."),
+            PaymentError.CONTRACT_STATUS,
+        )
+
+
 def _check_within_amount(contract: Contract, amount: Decimal) -> None:
     """The contract's payments (confirmed and awaiting) with ``amount`` within its amount."""
     remaining = contract.amount - _received_total(contract)
@@ -571,18 +583,10 @@ def check_restore(payment: Payment) -> None:
     """A payment comes back from the recycle bin as it could be recorded: for a contract
     that takes payments and, unless it was allowed as an over-payment, within the contract's
     amount (a deleted payment always comes back awaiting finance, see delete_payment)."""
-    contract = _lock(payment.contract)
     if payment.status not in RECEIVED:
         return  # a rejected one counts for nothing
-    if contract.deleted_at is not None or contract.status not in (
-        ContractStatus.EFFECTIVE,
-        ContractStatus.COMPLETED,
-    ):
-        raise _error(
-            "contract",
-            _("Payments are recorded for effective or completed contracts only."),
-            PaymentError.CONTRACT_STATUS,
-        )
+    contract = _lock(payment.contract)
+    _check_takes_payments(contract)
     if not payment.over_payment:
         _check_within_amount(contract, payment.amount)
 
@@ -653,15 +657,7 @@ def record_payment(
     if contract is None:
         raise _error("contract", _("Choose a contract."), ErrorCode.REQUIRED)
     current = _lock(contract)
-    if current.deleted_at is not None or current.status not in (
-        ContractStatus.EFFECTIVE,
-        ContractStatus.COMPLETED,
-    ):
-        raise _error(
-            "contract",
-            _("Payments are recorded for effective or completed contracts only."),
-            PaymentError.CONTRACT_STATUS,
-        )
+    _check_takes_payments(current)
     if not may_record(by, current):
         raise PermissionDenied(_("You do not have permission to do this."))
     finance = may_confirm(by, current)

@@ -239,17 +239,18 @@ class Customer(OwnedModel, HasCustomFields):
 
     @classmethod
     def _shared_ids_q(cls, user, action: str) -> Q:
-        links = Collaborator.objects.filter(user=user)
-        if action == Action.EDIT:
-            links = links.filter(access=Collaborator.Access.EDIT)
+        access = Collaborator.Access.EDIT if action == Action.EDIT else None
         # The ids rather than a subquery: planning "owner is me OR id IN (subquery)",
         # PostgreSQL guesses the subquery keeps half the rows, and for a rep's first page of a
         # search walks a million customers by date. A user shares few customers; with none,
         # the condition drops out.
-        ids = _shared_ids(user.pk, Collaborator.Access.EDIT if action == Action.EDIT else None)
-        if len(ids) > SHARED_IDS_LIMIT:
-            return Q(pk__in=Subquery(links.values("customer_id")))
-        return Q(pk__in=ids)
+        ids = _shared_ids(user.pk, access)
+        if len(ids) <= SHARED_IDS_LIMIT:
+            return Q(pk__in=ids)
+        links = Collaborator.objects.filter(user=user)
+        if access is not None:
+            links = links.filter(access=access)
+        return Q(pk__in=Subquery(links.values("customer_id")))
 
 
 def _shared_ids(user_id: int, access: str | None) -> list[int]:

@@ -1,4 +1,4 @@
-"""Small template helpers: Tabler forms, the cached sidebar and layout parts."""
+"""Small template helpers: Tabler forms, the cached layout parts, addresses looked up once."""
 
 import re
 
@@ -16,21 +16,6 @@ from .. import navigation
 from ..navigation import entries_for
 
 register = template.Library()
-
-
-@register.simple_tag(takes_context=True)
-def sidebar(context):
-    """The sidebar's entries for the user, with the page's entry marked: rendered once per
-    user, language, entry and directory state (the entries follow the user's grants)."""
-    user = context["user"]
-    active = str(context.get("nav_active", ""))
-    return directory.cached_for(
-        user,
-        f"sidebar:{active}",
-        lambda: render_to_string(
-            "web/_sidebar.html", {"nav_entries": entries_for(user), "nav_active": active}
-        ),
-    )
 
 
 # Static files' addresses by path: fixed while the process runs (the manifest is read at start).
@@ -69,8 +54,8 @@ MARKS = re.compile("|".join((CSRF_MARK, PATH_MARK, SEARCH_MARK)))
 @register.simple_tag(takes_context=True)
 def layout(context, template_name, **extra):
     """A part of the page's frame (side bar, top bar, language switch), rendered once per
-    user, language, page entry and directory state, like ``sidebar``: it costs a fifth of a
-    list page otherwise. The request's CSRF token, path and search words go in afterwards."""
+    user, language, page entry and directory state: it costs a fifth of a list page
+    otherwise. The request's CSRF token, path and search words go in afterwards."""
     user = context["user"]
     active = str(context.get("nav_active", ""))
     key = f"layout:{template_name}:{active}:" + ",".join(
@@ -83,6 +68,7 @@ def layout(context, template_name, **extra):
             template_name,
             {
                 "user": user,
+                "nav_entries": entries_for(user),
                 "nav_active": active,
                 "csrf_token": CSRF_MARK,
                 "full_path": PATH_MARK,
