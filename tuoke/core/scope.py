@@ -147,11 +147,7 @@ def people_in_scope(user: User, record_type: str, action: str = Action.VIEW) -> 
         return people.none()
     if scope >= Scope.ALL:
         return people
-    if scope == Scope.OWN or user.unit_id is None:
-        return people.filter(pk=user.pk)
-    if scope == Scope.UNIT:
-        return people.filter(models.Q(unit_id=user.unit_id) | models.Q(pk=user.pk))
-    return people.filter(models.Q(unit__path__startswith=user.unit.path) | models.Q(pk=user.pk))
+    return people.filter(Person.scope_q(user, scope))
 
 
 def units_in_scope(user: User, record_type: str, action: str = Action.VIEW) -> models.QuerySet:
@@ -162,8 +158,6 @@ def units_in_scope(user: User, record_type: str, action: str = Action.VIEW) -> m
     scope = scope_of(user, record_type, action)
     if scope >= Scope.ALL:
         return Unit.objects.all()
-    if scope <= Scope.OWN or user.unit_id is None:
+    if scope <= Scope.OWN:
         return Unit.objects.none()
-    if scope == Scope.UNIT:
-        return Unit.objects.filter(pk=user.unit_id)
-    return Unit.objects.filter(path__startswith=user.unit.path)
+    return Unit.objects.filter(Unit.scope_q(user, scope))
